@@ -1,0 +1,118 @@
+//! The command line: argument parsing, exit codes, and one file per command.
+//!
+//! Exit codes (CONTRACT.md): 0 success, 1 the job failed (errors found), 2 bad usage or config.
+
+mod check;
+mod preview;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
+use crate::i18n::{set_language, tr};
+
+/// loa: publish the commune's news to Zalo OA and Facebook from a folder of Markdown posts.
+#[derive(Debug, Parser)]
+#[command(name = "loa", version, about, long_about = None)]
+pub struct Cli {
+    /// The config file.
+    #[arg(long, global = true, env = "LOA_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// loa's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config and every post (or the given files and folders), printing every problem.
+    Check {
+        /// Post files or folders; default: the config's posts_dir.
+        paths: Vec<PathBuf>,
+    },
+    /// Show what each enabled channel would receive for one post. Sends nothing.
+    Preview {
+        /// The post file.
+        file: PathBuf,
+        /// `text` for reading, `json` for the exact request payloads.
+        #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
+        format: PreviewFormat,
+    },
+}
+
+/// Output of `loa preview`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PreviewFormat {
+    /// For people.
+    Text,
+    /// The request payloads, as JSON.
+    Json,
+}
+
+/// Runs loa with the process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let code = run(cli, &mut stdout.lock(), &mut stderr.lock());
+    ExitCode::from(code)
+}
+
+/// Runs one command, writing its output to `out` and messages to `err`; returns the exit code.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let config = match load_config(&cli.config, err) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let result = match cli.command {
+        Command::Check { paths } => check::run(&config, &cli.config, &paths, out, err),
+        Command::Preview { file, format } => preview::run(&config, &file, format, out, err),
+    };
+    // A closed pipe (`loa check | head`) is not loa's failure.
+    result.unwrap_or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { 0 } else { 1 })
+}
+
+/// Loads and validates the config, printing its problems; `Err` holds the exit code.
+fn load_config(path: &Path, err: &mut dyn Write) -> Result<Config, u8> {
+    match Config::from_file(path) {
+        Ok(config) => {
+            set_language(config.language);
+            Ok(config)
+        }
+        Err(ConfigError::Read { path, source }) => {
+            let _ = writeln!(
+                err,
+                "{}: {}: {source}",
+                crate::paths::display(&path).display(),
+                tr("cannot read the config", "không đọc được tệp cấu hình"),
+            );
+            let _ = writeln!(
+                err,
+                "{}",
+                tr(
+                    "loa looks for config/loa.toml in the current folder; give another with --config FILE or LOA_CONFIG",
+                    "loa tìm config/loa.toml trong thư mục hiện tại; chỉ định tệp khác bằng --config TỆP hoặc LOA_CONFIG",
+                )
+            );
+            Err(2)
+        }
+        Err(ConfigError::Invalid(problems)) => {
+            for p in problems {
+                let p = crate::diagnostic::Problem { path: crate::paths::display(&p.path), ..p };
+                let _ = writeln!(err, "{p}");
+            }
+            Err(2)
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LOA_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

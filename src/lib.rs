@@ -1,0 +1,15 @@
+//! loa — publish a commune's news to its Zalo Official Account and Facebook Page from a folder of
+//! Markdown files.
+//!
+//! See `ARCHITECTURE.md` for the map of this crate and the invariants it keeps.
+
+pub mod channel;
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod i18n;
+pub mod media;
+pub mod paths;
+pub mod post;
+pub mod render;
+pub mod text;

@@ -1,0 +1,5 @@
+//! The `loa` binary: everything lives in the library; this only hands over the process.
+
+fn main() -> std::process::ExitCode {
+    loa::cli::main()
+}

@@ -1,0 +1,296 @@
+//! A post for a Facebook Page: plain text (Facebook shows no Markdown or HTML), photos, and the
+//! link attachment.
+//!
+//! The text keeps the post readable: paragraphs, headings on their own lines, lists as `•` or
+//! `1.`, links as `text (url)`, quotes behind `│`, tables as one line per row. Images leave the
+//! text and become the post's photos; tags become hashtags.
+
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::diagnostic::Diagnostic;
+use crate::i18n::tr;
+use crate::post::front_matter::FrontMatter;
+use crate::post::{Image, Post};
+use crate::render::markdown::{Block, Document, Inline, is_safe_link};
+use crate::render::request::{Body, Part, Request};
+
+/// What loa publishes on Facebook for one post.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FacebookPost {
+    /// The post's text.
+    pub message: String,
+    /// The link attachment (`facebook.link`), only for posts without photos.
+    pub link: Option<String>,
+    /// Photos in order: the cover, then the body's images (each once).
+    pub photos: Vec<Photo>,
+}
+
+/// A photo to attach.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Photo {
+    /// Uploaded from disk as multipart `source`.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Its MIME type.
+        content_type: &'static str,
+        /// Its size.
+        bytes: u64,
+    },
+    /// Fetched by Facebook from a public URL.
+    Url(String),
+}
+
+/// Renders `post` for Facebook.
+pub fn render(post: &Post) -> FacebookPost {
+    let photos = photos(post);
+    let mut message = post.title.clone();
+    let body = plain_text_of(&post.doc);
+    if !body.is_empty() {
+        message.push_str("\n\n");
+        message.push_str(&body);
+    }
+    let mut link = post.facebook.link.clone();
+    // A feed post with photos has no link attachment: the link goes into the text instead.
+    if !photos.is_empty()
+        && let Some(l) = link.take()
+        && !message.contains(&l)
+    {
+        message.push_str("\n\n");
+        message.push_str(&l);
+    }
+    let hashtags: Vec<String> = post.tags.iter().filter_map(|t| hashtag(t)).collect();
+    if !hashtags.is_empty() {
+        message.push_str("\n\n");
+        message.push_str(&hashtags.join(" "));
+    }
+    FacebookPost { message, link, photos }
+}
+
+/// Checks what Facebook-specific rules `post` breaks.
+pub fn check(post: &Post, fm: &FrontMatter, diags: &mut Vec<Diagnostic>) {
+    if let Some(l) = &fm.facebook_link
+        && !photos(post).is_empty()
+    {
+        diags.push(Diagnostic::warning(
+            l.line,
+            l.col,
+            tr(
+                "a Facebook post with photos cannot have a link preview; the link is added to the text instead",
+                "bài Facebook có ảnh không hiện được khung xem trước liên kết; liên kết sẽ được thêm vào nội dung",
+            ),
+        ));
+    }
+}
+
+fn photos(post: &Post) -> Vec<Photo> {
+    let mut out: Vec<Photo> = Vec::new();
+    for image in post.cover.iter().chain(&post.images) {
+        if let Some(photo) = photo(image)
+            && !out.contains(&photo)
+        {
+            out.push(photo);
+        }
+    }
+    out
+}
+
+fn photo(image: &Image) -> Option<Photo> {
+    match (&image.local, &image.public_url) {
+        (Some(local), _) => Some(Photo::File {
+            path: local.path.clone(),
+            content_type: local.format.mime(),
+            bytes: local.bytes,
+        }),
+        (None, Some(url)) => Some(Photo::Url(url.clone())),
+        (None, None) => None,
+    }
+}
+
+/// `chinh-quyen-so` → `#ChinhQuyenSo`; `wifi` → `#wifi`. Facebook ends a hashtag at the first
+/// character that is not a letter, digit or `_`, so separators are dropped.
+pub fn hashtag(tag: &str) -> Option<String> {
+    let words: Vec<&str> = tag.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+    match words.as_slice() {
+        [] => None,
+        [one] => Some(format!("#{one}")),
+        many => {
+            let joined: String = many
+                .iter()
+                .map(|w| {
+                    let mut chars = w.chars();
+                    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+                })
+                .collect();
+            Some(format!("#{joined}"))
+        }
+    }
+}
+
+/// The requests that publish `fb` on Page `page_id` (shown by `loa preview`; the client sends the
+/// same fields). Photo ids that only exist after the uploads are shown as `{photo_N_id}`.
+pub fn requests(fb: &FacebookPost, config: &Config) -> Vec<Request> {
+    let base = format!("/{}/{}", config.facebook.api_version, config.facebook.page_id);
+    let photo_part = |p: &Photo| match p {
+        Photo::File { path, content_type, bytes } => (
+            "source".to_string(),
+            Part::File {
+                file: crate::paths::display(path).display().to_string(),
+                content_type,
+                bytes: *bytes,
+            },
+        ),
+        Photo::Url(url) => ("url".to_string(), Part::Text(url.clone())),
+    };
+    match fb.photos.as_slice() {
+        [] => {
+            let mut form = vec![("message".to_string(), fb.message.clone())];
+            if let Some(link) = &fb.link {
+                form.push(("link".into(), link.clone()));
+            }
+            vec![Request { method: "POST", path: format!("{base}/feed"), body: Body::Form(form) }]
+        }
+        [one] => vec![Request {
+            method: "POST",
+            path: format!("{base}/photos"),
+            body: Body::Multipart(vec![photo_part(one), ("caption".into(), Part::Text(fb.message.clone()))]),
+        }],
+        many => {
+            let mut out: Vec<Request> = many
+                .iter()
+                .map(|p| Request {
+                    method: "POST",
+                    path: format!("{base}/photos"),
+                    body: Body::Multipart(vec![photo_part(p), ("published".into(), Part::Text("false".into()))]),
+                })
+                .collect();
+            let mut form = vec![("message".to_string(), fb.message.clone())];
+            for i in 0..many.len() {
+                form.push((format!("attached_media[{i}]"), format!("{{\"media_fbid\":\"{{photo_{}_id}}\"}}", i + 1)));
+            }
+            out.push(Request { method: "POST", path: format!("{base}/feed"), body: Body::Form(form) });
+            out
+        }
+    }
+}
+
+/// The body as readable plain text.
+pub fn plain_text_of(doc: &Document) -> String {
+    let chunks = blocks(&doc.blocks, doc, 0);
+    let text = chunks.join("\n\n");
+    // Dropped images and HTML can leave blank runs behind.
+    let mut out = String::with_capacity(text.len());
+    let mut blank_run = 0;
+    for line in text.lines().map(str::trim_end) {
+        if line.trim().is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim().to_string()
+}
+
+const BULLETS: [&str; 3] = ["•", "◦", "▪"];
+
+fn blocks(blocks: &[Block], doc: &Document, depth: usize) -> Vec<String> {
+    blocks.iter().map(|b| block(b, doc, depth)).filter(|s| !s.trim().is_empty()).collect()
+}
+
+fn block(b: &Block, doc: &Document, depth: usize) -> String {
+    match b {
+        Block::Paragraph(content) | Block::Heading { content, .. } => inlines(content).trim().to_string(),
+        Block::List { start, items } => {
+            let mut lines = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let marker = match start {
+                    Some(n) => format!("{}.", n + i as u64),
+                    None => BULLETS[depth % BULLETS.len()].to_string(),
+                };
+                let pad = " ".repeat(marker.chars().count() + 1);
+                let text = blocks(item, doc, depth + 1).join("\n");
+                for (j, line) in text.lines().enumerate() {
+                    if j == 0 {
+                        lines.push(format!("{marker} {line}"));
+                    } else if line.is_empty() {
+                        lines.push(String::new());
+                    } else {
+                        lines.push(format!("{pad}{line}"));
+                    }
+                }
+                if text.is_empty() {
+                    lines.push(marker);
+                }
+            }
+            lines.join("\n")
+        }
+        Block::Quote(inner) => blocks(inner, doc, depth)
+            .join("\n\n")
+            .lines()
+            .map(|l| if l.is_empty() { "│".to_string() } else { format!("│ {l}") })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Block::Code(code) => code.clone(),
+        Block::Table { head, rows } => table(head, rows),
+        Block::Rule => "———".into(),
+    }
+}
+
+fn table(head: &[Vec<Inline>], rows: &[Vec<Vec<Inline>>]) -> String {
+    let head: Vec<String> = head.iter().map(|c| inlines(c).trim().to_string()).collect();
+    let has_head = head.iter().any(|h| !h.is_empty());
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let cell = inlines(c).trim().to_string();
+                    match head.get(i) {
+                        Some(h) if has_head && !h.is_empty() => format!("{h}: {cell}"),
+                        _ => cell,
+                    }
+                })
+                .collect();
+            format!("• {}", cells.join("; "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn inlines(content: &[Inline]) -> String {
+    let mut out = String::new();
+    for inline in content {
+        match inline {
+            Inline::Text(t) | Inline::Code(t) => out.push_str(t),
+            Inline::Strong(c) | Inline::Emph(c) | Inline::Strike(c) => out.push_str(&inlines(c)),
+            Inline::Link { url, content } => out.push_str(&link(url, content)),
+            // Images become photos, not text.
+            Inline::Image(_) => {}
+            Inline::SoftBreak => out.push(' '),
+            Inline::HardBreak => out.push('\n'),
+        }
+    }
+    out
+}
+
+fn link(url: &str, content: &[Inline]) -> String {
+    let text = inlines(content).trim().to_string();
+    if !is_safe_link(url) {
+        return text;
+    }
+    let shown = url.strip_prefix("mailto:").or_else(|| url.strip_prefix("tel:")).unwrap_or(url);
+    let bare = |s: &str| s.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/').to_string();
+    if text.is_empty() || text == shown || bare(&text) == bare(shown) {
+        shown.to_string()
+    } else {
+        format!("{text} ({shown})")
+    }
+}
