@@ -8,7 +8,11 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Everything but RFC 3986's unreserved characters is encoded inside a path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// The public URL of `rel` (a `/`-separated path under `posts_dir`), under `base` (ending in `/`).
 pub fn public_url(base: &str, rel: &str) -> String {
@@ -29,6 +33,9 @@ mod tests {
             public_url("https://x.gov.vn/m/", "images/Ảnh 1.png"),
             "https://x.gov.vn/m/images/%E1%BA%A2nh%201.png"
         );
-        assert_eq!(public_url("https://x/", "a/b-c_d.e~f.jpg"), "https://x/a/b-c_d.e~f.jpg");
+        assert_eq!(
+            public_url("https://x/", "a/b-c_d.e~f.jpg"),
+            "https://x/a/b-c_d.e~f.jpg"
+        );
     }
 }

@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn cleans_lexically() {
-        assert_eq!(clean(Path::new("config/../posts/./a.md")), PathBuf::from("posts/a.md"));
+        assert_eq!(
+            clean(Path::new("config/../posts/./a.md")),
+            PathBuf::from("posts/a.md")
+        );
         assert_eq!(clean(Path::new("../x")), PathBuf::from("../x"));
         assert_eq!(clean(Path::new("a/..")), PathBuf::from("."));
     }
@@ -80,6 +83,9 @@ mod tests {
             relative_slash(Path::new("/p/posts/images/a b.png"), Path::new("/p/posts")),
             Some("images/a b.png".into())
         );
-        assert_eq!(relative_slash(Path::new("/p/other.png"), Path::new("/p/posts")), None);
+        assert_eq!(
+            relative_slash(Path::new("/p/other.png"), Path::new("/p/posts")),
+            None
+        );
     }
 }

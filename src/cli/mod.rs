@@ -74,7 +74,13 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Preview { file, format } => preview::run(&config, &file, format, out, err),
     };
     // A closed pipe (`loa check | head`) is not loa's failure.
-    result.unwrap_or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { 0 } else { 1 })
+    result.unwrap_or_else(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            0
+        } else {
+            1
+        }
+    })
 }
 
 /// Loads and validates the config, printing its problems; `Err` holds the exit code.
@@ -103,7 +109,10 @@ fn load_config(path: &Path, err: &mut dyn Write) -> Result<Config, u8> {
         }
         Err(ConfigError::Invalid(problems)) => {
             for p in problems {
-                let p = crate::diagnostic::Problem { path: crate::paths::display(&p.path), ..p };
+                let p = crate::diagnostic::Problem {
+                    path: crate::paths::display(&p.path),
+                    ..p
+                };
                 let _ = writeln!(err, "{p}");
             }
             Err(2)
@@ -114,5 +123,8 @@ fn load_config(path: &Path, err: &mut dyn Write) -> Result<Config, u8> {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("LOA_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -331,7 +331,12 @@ impl Validator<'_> {
         self.warnings.push(Diagnostic::warning(line, col, message));
     }
 
-    fn duration(&mut self, key: &str, value: Option<Spanned<String>>, default: Duration) -> Duration {
+    fn duration(
+        &mut self,
+        key: &str,
+        value: Option<Spanned<String>>,
+        default: Duration,
+    ) -> Duration {
         let Some(v) = value else { return default };
         match parse_duration(v.get_ref()) {
             Ok(d) => d,
@@ -339,7 +344,13 @@ impl Validator<'_> {
                 self.error(
                     v.span(),
                     format!("{key}: {e}"),
-                    Some(tr("write a number and a unit, e.g. 30s, 15m, 1h, 2d", "ghi số kèm đơn vị, ví dụ 30s, 15m, 1h, 2d").into()),
+                    Some(
+                        tr(
+                            "write a number and a unit, e.g. 30s, 15m, 1h, 2d",
+                            "ghi số kèm đơn vị, ví dụ 30s, 15m, 1h, 2d",
+                        )
+                        .into(),
+                    ),
                 );
                 default
             }
@@ -429,12 +440,20 @@ impl Validator<'_> {
         });
         for s in raw_slots {
             match Slot::parse(s.get_ref()) {
-                Ok(slot) if slots.contains(&slot) => self.warn(s.span(), format!("slot `{}` is listed twice", s.get_ref())),
+                Ok(slot) if slots.contains(&slot) => {
+                    self.warn(s.span(), format!("slot `{}` is listed twice", s.get_ref()))
+                }
                 Ok(slot) => slots.push(slot),
                 Err(e) => self.error(
                     s.span(),
                     format!("schedule.slots: {e}"),
-                    Some(tr("write a day and a time, e.g. \"Tue 07:00\" or \"Thứ 3 07:00\"", "ghi thứ và giờ, ví dụ \"Thứ 3 07:00\"").into()),
+                    Some(
+                        tr(
+                            "write a day and a time, e.g. \"Tue 07:00\" or \"Thứ 3 07:00\"",
+                            "ghi thứ và giờ, ví dụ \"Thứ 3 07:00\"",
+                        )
+                        .into(),
+                    ),
                 ),
             }
         }
@@ -456,7 +475,11 @@ impl Validator<'_> {
         };
         ScheduleConfig {
             slots,
-            max_lateness: self.duration("schedule.max_lateness", raw.max_lateness, Duration::from_secs(2 * 86_400)),
+            max_lateness: self.duration(
+                "schedule.max_lateness",
+                raw.max_lateness,
+                Duration::from_secs(2 * 86_400),
+            ),
             on_edit,
         }
     }
@@ -469,11 +492,21 @@ impl Validator<'_> {
             self.error(
                 base_span.clone().unwrap_or(0..0),
                 "retry.base_delay is longer than retry.max_delay".into(),
-                Some(tr("make base_delay the shorter one, e.g. 30s and 1h", "base_delay phải ngắn hơn max_delay, ví dụ 30s và 1h").into()),
+                Some(
+                    tr(
+                        "make base_delay the shorter one, e.g. 30s and 1h",
+                        "base_delay phải ngắn hơn max_delay, ví dụ 30s và 1h",
+                    )
+                    .into(),
+                ),
             );
         }
         if base_delay.is_zero() {
-            self.error(base_span.unwrap_or(0..0), "retry.base_delay must be more than 0".into(), None);
+            self.error(
+                base_span.unwrap_or(0..0),
+                "retry.base_delay must be more than 0".into(),
+                None,
+            );
         }
         let max_attempts = match raw.max_attempts {
             None => 8,
@@ -517,7 +550,11 @@ impl Validator<'_> {
             }
             None => {
                 if enabled {
-                    self.error(section, "[facebook] is enabled but has no page_id".into(), Some("page_id = \"123456789012345\"".into()));
+                    self.error(
+                        section,
+                        "[facebook] is enabled but has no page_id".into(),
+                        Some("page_id = \"123456789012345\"".into()),
+                    );
                 }
                 String::new()
             }
@@ -527,11 +564,18 @@ impl Validator<'_> {
             Some(v) => {
                 let s = v.get_ref().trim();
                 let ok = s.strip_prefix('v').is_some_and(|n| {
-                    n.split_once('.')
-                        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && (a.to_string() + b).chars().all(|c| c.is_ascii_digit()))
+                    n.split_once('.').is_some_and(|(a, b)| {
+                        !a.is_empty()
+                            && !b.is_empty()
+                            && (a.to_string() + b).chars().all(|c| c.is_ascii_digit())
+                    })
                 });
                 if !ok {
-                    self.error(v.span(), format!("facebook.api_version: `{s}` is not a Graph API version"), Some(r#"api_version = "v25.0""#.into()));
+                    self.error(
+                        v.span(),
+                        format!("facebook.api_version: `{s}` is not a Graph API version"),
+                        Some(r#"api_version = "v25.0""#.into()),
+                    );
                 }
                 s.to_string()
             }
@@ -539,7 +583,11 @@ impl Validator<'_> {
         FacebookConfig {
             enabled,
             page_id,
-            graph_url: self.url("facebook.graph_url", raw.graph_url, "https://graph.facebook.com"),
+            graph_url: self.url(
+                "facebook.graph_url",
+                raw.graph_url,
+                "https://graph.facebook.com",
+            ),
             api_version,
             native_schedule: raw.native_schedule.unwrap_or(true),
         }
@@ -561,12 +609,26 @@ impl Validator<'_> {
         let app_id = match raw.app_id {
             Some(id) if is_numeric_id(id.get_ref()) => id.into_inner(),
             Some(id) => {
-                self.error(id.span(), format!("zalo.app_id: `{}` is not a Zalo app id", id.get_ref()), Some(tr("copy the App ID from developers.zalo.me", "sao chép App ID từ developers.zalo.me").into()));
+                self.error(
+                    id.span(),
+                    format!("zalo.app_id: `{}` is not a Zalo app id", id.get_ref()),
+                    Some(
+                        tr(
+                            "copy the App ID from developers.zalo.me",
+                            "sao chép App ID từ developers.zalo.me",
+                        )
+                        .into(),
+                    ),
+                );
                 String::new()
             }
             None => {
                 if enabled {
-                    self.error(section, "[zalo] is enabled but has no app_id".into(), Some("app_id = \"1234567890\"".into()));
+                    self.error(
+                        section,
+                        "[zalo] is enabled but has no app_id".into(),
+                        Some("app_id = \"1234567890\"".into()),
+                    );
                 }
                 String::new()
             }
@@ -578,8 +640,17 @@ impl Validator<'_> {
                 if char_len(&author) > ZALO_AUTHOR_MAX {
                     self.error(
                         a.span(),
-                        format!("zalo.author is {} characters; Zalo allows at most {ZALO_AUTHOR_MAX}", char_len(&author)),
-                        Some(tr("shorten it, e.g. \"UBND xã Thanh Kỳ\"", "rút gọn, ví dụ \"UBND xã Thanh Kỳ\"").into()),
+                        format!(
+                            "zalo.author is {} characters; Zalo allows at most {ZALO_AUTHOR_MAX}",
+                            char_len(&author)
+                        ),
+                        Some(
+                            tr(
+                                "shorten it, e.g. \"UBND xã Thanh Kỳ\"",
+                                "rút gọn, ví dụ \"UBND xã Thanh Kỳ\"",
+                            )
+                            .into(),
+                        ),
                     );
                 }
                 author
@@ -588,14 +659,28 @@ impl Validator<'_> {
         let default_cover_url = raw.default_cover_url.map(|u| {
             let url = u.get_ref().trim().to_string();
             if !is_http_url(&url) {
-                self.error(u.span(), format!("zalo.default_cover_url: `{url}` is not an http(s) URL"), Some(tr("a public https:// address of a JPEG or PNG image", "một địa chỉ https:// công khai của ảnh JPEG hoặc PNG").into()));
+                self.error(
+                    u.span(),
+                    format!("zalo.default_cover_url: `{url}` is not an http(s) URL"),
+                    Some(
+                        tr(
+                            "a public https:// address of a JPEG or PNG image",
+                            "một địa chỉ https:// công khai của ảnh JPEG hoặc PNG",
+                        )
+                        .into(),
+                    ),
+                );
             }
             url
         });
         ZaloConfig {
             enabled,
             app_id,
-            openapi_url: self.url("zalo.openapi_url", raw.openapi_url, "https://openapi.zalo.me"),
+            openapi_url: self.url(
+                "zalo.openapi_url",
+                raw.openapi_url,
+                "https://openapi.zalo.me",
+            ),
             oauth_url: self.url("zalo.oauth_url", raw.oauth_url, "https://oauth.zaloapp.com"),
             author,
             default_cover_url,
@@ -607,12 +692,27 @@ impl Validator<'_> {
         let public_base_url = raw.public_base_url.map(|u| {
             let url = u.get_ref().trim().to_string();
             if !is_http_url(&url) {
-                self.error(u.span(), format!("media.public_base_url: `{url}` is not an http(s) URL"), Some(r#"public_base_url = "https://example.gov.vn/loa-media/""#.into()));
+                self.error(
+                    u.span(),
+                    format!("media.public_base_url: `{url}` is not an http(s) URL"),
+                    Some(r#"public_base_url = "https://example.gov.vn/loa-media/""#.into()),
+                );
             } else if url.starts_with("http://") && !is_loopback_url(&url) {
-                self.warn(u.span(), tr("media.public_base_url is plain http; Zalo fetches images over https only", "media.public_base_url dùng http; Zalo chỉ tải ảnh qua https").into());
+                self.warn(
+                    u.span(),
+                    tr(
+                        "media.public_base_url is plain http; Zalo fetches images over https only",
+                        "media.public_base_url dùng http; Zalo chỉ tải ảnh qua https",
+                    )
+                    .into(),
+                );
             }
             // Image paths are appended to this URL, so it must end with a slash.
-            if url.ends_with('/') { url } else { format!("{url}/") }
+            if url.ends_with('/') {
+                url
+            } else {
+                format!("{url}/")
+            }
         });
         MediaConfig { public_base_url }
     }
@@ -622,7 +722,11 @@ impl Validator<'_> {
         match Target::parse(raw.get_ref()) {
             Ok(t) => Some(t),
             Err(e) => {
-                self.error(raw.span(), format!("targets: {e}"), Some("facebook = \"2/week\"".into()));
+                self.error(
+                    raw.span(),
+                    format!("targets: {e}"),
+                    Some("facebook = \"2/week\"".into()),
+                );
                 None
             }
         }
@@ -634,14 +738,18 @@ fn is_numeric_id(s: &str) -> bool {
 }
 
 fn is_http_url(s: &str) -> bool {
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
     rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace))
 }
 
 /// True for URLs on this machine, where plain http is fine (`loa sandbox`, test fakes).
 pub fn is_loopback_url(s: &str) -> bool {
     let host = s.split_once("://").map_or(s, |(_, r)| r);
-    ["127.", "localhost", "[::1]"].iter().any(|p| host.starts_with(p))
+    ["127.", "localhost", "[::1]"]
+        .iter()
+        .any(|p| host.starts_with(p))
 }
 
 #[cfg(test)]

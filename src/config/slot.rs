@@ -43,7 +43,8 @@ impl Slot {
             .ok_or_else(|| format!("`{s}` is not a slot"))?;
         let weekday = parse_weekday(day.trim())
             .ok_or_else(|| format!("`{}` is not a day of the week", day.trim()))?;
-        let time = parse_time_of_day(time).ok_or_else(|| format!("`{time}` is not a time (HH:MM)"))?;
+        let time =
+            parse_time_of_day(time).ok_or_else(|| format!("`{time}` is not a time (HH:MM)"))?;
         Ok(Slot { weekday, time })
     }
 }
@@ -58,7 +59,8 @@ pub fn parse_time_of_day(s: &str) -> Option<NaiveTime> {
     } else {
         return None;
     };
-    let all_digits = |x: &str| !x.is_empty() && x.len() <= 2 && x.chars().all(|c| c.is_ascii_digit());
+    let all_digits =
+        |x: &str| !x.is_empty() && x.len() <= 2 && x.chars().all(|c| c.is_ascii_digit());
     if !all_digits(h) || !all_digits(m) || m.len() != 2 {
         return None;
     }

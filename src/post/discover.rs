@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 /// backup file (`.#x.md`, `x.md~`, `#x.md#`, `x.md.swp`).
 pub fn is_post_file_name(name: &str) -> bool {
     let lower = name.to_lowercase();
-    !name.starts_with('.') && !name.starts_with('#') && !name.starts_with('~') && lower.ends_with(".md")
+    !name.starts_with('.')
+        && !name.starts_with('#')
+        && !name.starts_with('~')
+        && lower.ends_with(".md")
 }
 
 /// Every post under `dir`, recursively, sorted by path (the order slots are given out in).
@@ -20,10 +23,14 @@ pub fn find_posts(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             if !name.starts_with('.') {
                 walk(&entry.path(), out);

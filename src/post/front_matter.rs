@@ -1,8 +1,8 @@
 //! Step two of reading a post: the front matter's YAML into typed fields, each kept with its
 //! place in the file so that validation can point at the exact line.
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::diagnostic::Diagnostic;
@@ -84,10 +84,14 @@ pub fn parse(yaml: &str, first_line: usize) -> Result<FrontMatter, Diagnostic> {
         return Err(d);
     }
     // A front matter with nothing but comments is an empty mapping, not a YAML null.
-    if yaml.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if yaml
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok(FrontMatter::default());
     }
-    let raw: RawFrontMatter = serde_saphyr::from_str(yaml).map_err(|e| yaml_error(&e, first_line))?;
+    let raw: RawFrontMatter =
+        serde_saphyr::from_str(yaml).map_err(|e| yaml_error(&e, first_line))?;
     let at = |loc: &serde_saphyr::Location| {
         let line = usize::try_from(loc.line()).unwrap_or(1).max(1);
         let col = usize::try_from(loc.column()).unwrap_or(1).max(1);
@@ -95,19 +99,35 @@ pub fn parse(yaml: &str, first_line: usize) -> Result<FrontMatter, Diagnostic> {
     };
     let conv = |s: Spanned<Scalar>| {
         let (line, col) = at(&s.referenced);
-        At { value: s.value.0, line, col }
+        At {
+            value: s.value.0,
+            line,
+            col,
+        }
     };
     fn place<T>(s: Spanned<T>, at: &dyn Fn(&serde_saphyr::Location) -> (usize, usize)) -> At<T> {
         let (line, col) = at(&s.referenced);
-        At { value: s.value, line, col }
+        At {
+            value: s.value,
+            line,
+            col,
+        }
     }
     let fb = raw.facebook.unwrap_or_default();
     let zalo = raw.zalo.unwrap_or_default();
     Ok(FrontMatter {
         title: raw.title.map(conv),
         publish_at: raw.publish_at.map(conv),
-        channels: raw.channels.map(|s| place(s, &at)).map(|a| At { value: a.value.0, line: a.line, col: a.col }),
-        tags: raw.tags.map(|s| place(s, &at)).map(|a| At { value: a.value.0, line: a.line, col: a.col }),
+        channels: raw.channels.map(|s| place(s, &at)).map(|a| At {
+            value: a.value.0,
+            line: a.line,
+            col: a.col,
+        }),
+        tags: raw.tags.map(|s| place(s, &at)).map(|a| At {
+            value: a.value.0,
+            line: a.line,
+            col: a.col,
+        }),
         cover: raw.cover.map(|s| place(s, &at)),
         draft: raw.draft.map(|s| place(s, &at)),
         facebook_link: fb.link.map(|s| place(s, &at)),
@@ -123,8 +143,15 @@ fn find_tab_indent(yaml: &str, first_line: usize) -> Option<Diagnostic> {
     yaml.lines().enumerate().find_map(|(i, line)| {
         let indent: &str = &line[..line.len() - line.trim_start().len()];
         indent.find('\t').map(|pos| {
-            Diagnostic::error(first_line + i, pos + 1, tr("a tab is used for indentation; YAML allows only spaces", "dùng phím Tab để thụt lề; YAML chỉ cho phép dấu cách"))
-                .fix(tr("replace the tab with spaces", "thay Tab bằng dấu cách"))
+            Diagnostic::error(
+                first_line + i,
+                pos + 1,
+                tr(
+                    "a tab is used for indentation; YAML allows only spaces",
+                    "dùng phím Tab để thụt lề; YAML chỉ cho phép dấu cách",
+                ),
+            )
+            .fix(tr("replace the tab with spaces", "thay Tab bằng dấu cách"))
         })
     })
 }
@@ -142,14 +169,20 @@ fn yaml_error(e: &serde_saphyr::Error, first_line: usize) -> Diagnostic {
             "các khóa hợp lệ: title, publish_at, channels, tags, cover, draft, facebook (link), zalo (title, description, author, cover, broadcast)",
         ))
     } else if message.contains("duplicate") {
-        Some(tr("keep only one of the two lines", "chỉ giữ một trong hai dòng"))
+        Some(tr(
+            "keep only one of the two lines",
+            "chỉ giữ một trong hai dòng",
+        ))
     } else {
         Some(tr(
             "check this line: `key: value`, one per line; put text containing `:` or `#` in quotes",
             "kiểm tra dòng này: mỗi dòng một `khóa: giá trị`; đặt chữ có dấu `:` hoặc `#` trong ngoặc kép",
         ))
     };
-    Diagnostic { fix: fix.map(str::to_string), ..Diagnostic::error(line, col, message) }
+    Diagnostic {
+        fix: fix.map(str::to_string),
+        ..Diagnostic::error(line, col, message)
+    }
 }
 
 /// The parser's message without its own location suffix (loa prints `path:line:col` itself).
@@ -205,7 +238,11 @@ impl<'de> Deserialize<'de> for StringList {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<StringList, E> {
                 Ok(StringList(
-                    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect(),
                 ))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StringList, A::Error> {
@@ -234,7 +271,10 @@ mod tests {
         assert_eq!((title.value.as_str(), title.line), ("Xin chào", 2));
         assert_eq!(fm.publish_at.unwrap().value, "2026-12-01 07:00");
         let ch = fm.channels.unwrap();
-        assert_eq!((ch.value, ch.line), (vec!["facebook".to_string(), "zalo".to_string()], 4));
+        assert_eq!(
+            (ch.value, ch.line),
+            (vec!["facebook".to_string(), "zalo".to_string()], 4)
+        );
         assert_eq!(fm.zalo_description.unwrap().line, 5);
     }
 

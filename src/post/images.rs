@@ -89,26 +89,52 @@ pub fn resolve(
     let lower = src.to_ascii_lowercase();
     if lower.starts_with("https://") || lower.starts_with("http://") {
         if used_by.zalo && lower.starts_with("http://") && !crate::config::is_loopback_url(src) {
-            diags.push(Diagnostic::warning(line, col, tr(format!("image `{src}` is plain http; Zalo fetches images over https"), format!("ảnh `{src}` dùng http; Zalo chỉ tải ảnh qua https"))));
+            diags.push(Diagnostic::warning(
+                line,
+                col,
+                tr(
+                    format!("image `{src}` is plain http; Zalo fetches images over https"),
+                    format!("ảnh `{src}` dùng http; Zalo chỉ tải ảnh qua https"),
+                ),
+            ));
         }
         image.public_url = Some(src.to_string());
         return image;
     }
     if src.is_empty() || lower.contains(':') && !is_windows_drive(src) {
         diags.push(
-            Diagnostic::error(line, col, tr(format!("image `{src}` is neither a file nor a web address"), format!("ảnh `{src}` không phải tệp cũng không phải địa chỉ web")))
-                .fix(tr("write a path relative to the post, e.g. images/anh.jpg, or an https:// URL", "ghi đường dẫn tính từ bài viết, ví dụ images/anh.jpg, hoặc địa chỉ https://")),
+            Diagnostic::error(
+                line,
+                col,
+                tr(
+                    format!("image `{src}` is neither a file nor a web address"),
+                    format!("ảnh `{src}` không phải tệp cũng không phải địa chỉ web"),
+                ),
+            )
+            .fix(tr(
+                "write a path relative to the post, e.g. images/anh.jpg, or an https:// URL",
+                "ghi đường dẫn tính từ bài viết, ví dụ images/anh.jpg, hoặc địa chỉ https://",
+            )),
         );
         return image;
     }
-    let decoded = percent_encoding::percent_decode_str(src).decode_utf8_lossy().into_owned();
+    let decoded = percent_encoding::percent_decode_str(src)
+        .decode_utf8_lossy()
+        .into_owned();
     let dir = post_path.parent().unwrap_or(Path::new("."));
     let path = paths::clean(&dir.join(&decoded));
     let shown = paths::display(&path);
     let meta = match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => m,
         Ok(_) => {
-            diags.push(Diagnostic::error(line, col, tr(format!("image `{src}` is a folder, not a file"), format!("ảnh `{src}` là thư mục, không phải tệp"))));
+            diags.push(Diagnostic::error(
+                line,
+                col,
+                tr(
+                    format!("image `{src}` is a folder, not a file"),
+                    format!("ảnh `{src}` là thư mục, không phải tệp"),
+                ),
+            ));
             return image;
         }
         Err(_) => {
@@ -125,20 +151,56 @@ pub fn resolve(
     let bytes = meta.len();
     if used_by.facebook && bytes > FACEBOOK_MAX_IMAGE_BYTES {
         diags.push(
-            Diagnostic::error(line, col, tr(format!("image `{src}` is {}; Facebook takes photos up to 4 MB", human_size(bytes)), format!("ảnh `{src}` nặng {}; Facebook chỉ nhận ảnh tới 4 MB", human_size(bytes))))
-                .fix(tr("save it smaller (e.g. 1600 px wide, JPEG quality 80)", "lưu ảnh nhỏ hơn (ví dụ rộng 1600 px, JPEG chất lượng 80)")),
+            Diagnostic::error(
+                line,
+                col,
+                tr(
+                    format!(
+                        "image `{src}` is {}; Facebook takes photos up to 4 MB",
+                        human_size(bytes)
+                    ),
+                    format!(
+                        "ảnh `{src}` nặng {}; Facebook chỉ nhận ảnh tới 4 MB",
+                        human_size(bytes)
+                    ),
+                ),
+            )
+            .fix(tr(
+                "save it smaller (e.g. 1600 px wide, JPEG quality 80)",
+                "lưu ảnh nhỏ hơn (ví dụ rộng 1600 px, JPEG chất lượng 80)",
+            )),
         );
     }
     if used_by.zalo {
         if bytes >= ZALO_MAX_IMAGE_BYTES {
             diags.push(
-                Diagnostic::warning(line, col, tr(format!("image `{src}` is {}; Zalo often fails on images of 1 MB or more", human_size(bytes)), format!("ảnh `{src}` nặng {}; Zalo thường lỗi với ảnh từ 1 MB", human_size(bytes))))
-                    .fix(tr("save it smaller (e.g. 1280 px wide, JPEG quality 80)", "lưu ảnh nhỏ hơn (ví dụ rộng 1280 px, JPEG chất lượng 80)")),
+                Diagnostic::warning(
+                    line,
+                    col,
+                    tr(
+                        format!(
+                            "image `{src}` is {}; Zalo often fails on images of 1 MB or more",
+                            human_size(bytes)
+                        ),
+                        format!(
+                            "ảnh `{src}` nặng {}; Zalo thường lỗi với ảnh từ 1 MB",
+                            human_size(bytes)
+                        ),
+                    ),
+                )
+                .fix(tr(
+                    "save it smaller (e.g. 1280 px wide, JPEG quality 80)",
+                    "lưu ảnh nhỏ hơn (ví dụ rộng 1280 px, JPEG chất lượng 80)",
+                )),
             );
         }
         image.public_url = zalo_url(&path, src, (line, col), config, diags);
     }
-    image.local = Some(LocalImage { path, bytes, format });
+    image.local = Some(LocalImage {
+        path,
+        bytes,
+        format,
+    });
     image
 }
 
@@ -147,7 +209,13 @@ fn is_windows_drive(src: &str) -> bool {
     b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/')
 }
 
-fn zalo_url(path: &Path, src: &str, (line, col): (usize, usize), config: &Config, diags: &mut Vec<Diagnostic>) -> Option<String> {
+fn zalo_url(
+    path: &Path,
+    src: &str,
+    (line, col): (usize, usize),
+    config: &Config,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
     let Some(base) = &config.media.public_base_url else {
         diags.push(
             Diagnostic::error(line, col, tr(format!("image `{src}` is a local file, and Zalo needs a public web address for it"), format!("ảnh `{src}` là tệp trên máy, Zalo cần địa chỉ web công khai của ảnh")))
@@ -169,9 +237,17 @@ fn zalo_url(path: &Path, src: &str, (line, col): (usize, usize), config: &Config
 }
 
 /// Reads the first bytes: the extension says nothing about what a file really is.
-fn sniff(path: &Path, line: usize, col: usize, src: &str, diags: &mut Vec<Diagnostic>) -> Option<ImageFormat> {
+fn sniff(
+    path: &Path,
+    line: usize,
+    col: usize,
+    src: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ImageFormat> {
     let mut head = [0u8; 16];
-    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
     let head = &head[..n];
     if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
         return Some(ImageFormat::Jpeg);
@@ -183,18 +259,36 @@ fn sniff(path: &Path, line: usize, col: usize, src: &str, diags: &mut Vec<Diagno
         tr("a GIF image", "ảnh GIF")
     } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
         tr("a WebP image", "ảnh WebP")
-    } else if head.get(4..12).is_some_and(|b| b.starts_with(b"ftyphei") || b.starts_with(b"ftypmif") || b.starts_with(b"ftypavif")) {
-        tr("a HEIC/AVIF photo (from a phone)", "ảnh HEIC/AVIF (từ điện thoại)")
+    } else if head.get(4..12).is_some_and(|b| {
+        b.starts_with(b"ftyphei") || b.starts_with(b"ftypmif") || b.starts_with(b"ftypavif")
+    }) {
+        tr(
+            "a HEIC/AVIF photo (from a phone)",
+            "ảnh HEIC/AVIF (từ điện thoại)",
+        )
     } else if n == 0 {
         tr("an empty file", "tệp rỗng")
-    } else if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80) {
+    } else if head
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80)
+    {
         tr("a text file", "tệp văn bản")
     } else {
         tr("not an image loa knows", "không phải ảnh loa đọc được")
     };
     diags.push(
-        Diagnostic::error(line, col, tr(format!("image `{src}` is not a JPEG or PNG image (it is {what})"), format!("ảnh `{src}` không phải JPEG hay PNG (đây là {what})")))
-            .fix(tr("save or export the picture as JPEG or PNG", "lưu hoặc xuất ảnh dạng JPEG hoặc PNG")),
+        Diagnostic::error(
+            line,
+            col,
+            tr(
+                format!("image `{src}` is not a JPEG or PNG image (it is {what})"),
+                format!("ảnh `{src}` không phải JPEG hay PNG (đây là {what})"),
+            ),
+        )
+        .fix(tr(
+            "save or export the picture as JPEG or PNG",
+            "lưu hoặc xuất ảnh dạng JPEG hoặc PNG",
+        )),
     );
     None
 }

@@ -89,11 +89,22 @@ pub struct Loaded {
 
 /// Reads and validates the post at `path`.
 pub fn load(path: &Path, config: &Config) -> Loaded {
+    match source::read_post_bytes(path) {
+        Ok(bytes) => load_bytes(path, &bytes, config),
+        Err(d) => finish(path, None, vec![d]),
+    }
+}
+
+/// Validates a post whose file content is `bytes`; `path` names it and anchors its images.
+pub fn load_bytes(path: &Path, bytes: &[u8], config: &Config) -> Loaded {
+    match from_bytes(path, bytes, config) {
+        Ok((post, diags)) => finish(path, Some(post), diags),
+        Err(diags) => finish(path, None, diags),
+    }
+}
+
+fn finish(path: &Path, post: Option<Post>, mut diags: Vec<Diagnostic>) -> Loaded {
     let shown = crate::paths::display(path);
-    let (post, mut diags) = match load_diagnostics(path, config) {
-        Ok((post, diags)) => (Some(post), diags),
-        Err(diags) => (None, diags),
-    };
     diags.sort_by_key(|d| (d.line, d.col, d.severity));
     diags.dedup();
     let problems: Vec<Problem> = diags.into_iter().map(|d| d.in_file(&shown)).collect();
@@ -101,10 +112,15 @@ pub fn load(path: &Path, config: &Config) -> Loaded {
     Loaded { post, problems }
 }
 
-fn load_diagnostics(path: &Path, config: &Config) -> Result<(Post, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let text = source::read_post_text(path).map_err(|d| vec![d])?;
+fn from_bytes(
+    path: &Path,
+    bytes: &[u8],
+    config: &Config,
+) -> Result<(Post, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let text = source::decode(bytes).map_err(|d| vec![d])?;
     let parts = split::split(&text).map_err(|d| vec![d])?;
-    let fm = front_matter::parse(parts.front_matter, parts.front_matter_line).map_err(|d| vec![d])?;
+    let fm =
+        front_matter::parse(parts.front_matter, parts.front_matter_line).map_err(|d| vec![d])?;
     let mut diags = Vec::new();
     let post = build(path, &fm, parts.body, parts.body_line, config, &mut diags);
     for channel in &post.channels {
@@ -116,43 +132,104 @@ fn load_diagnostics(path: &Path, config: &Config) -> Result<(Post, Vec<Diagnosti
     Ok((post, diags))
 }
 
-fn build(path: &Path, fm: &FrontMatter, body: &str, body_line: usize, config: &Config, diags: &mut Vec<Diagnostic>) -> Post {
+fn build(
+    path: &Path,
+    fm: &FrontMatter,
+    body: &str,
+    body_line: usize,
+    config: &Config,
+    diags: &mut Vec<Diagnostic>,
+) -> Post {
     let title = match &fm.title {
         Some(t) if !t.value.trim().is_empty() => t.value.trim().to_string(),
         Some(t) => {
-            diags.push(Diagnostic::error(t.line, t.col, tr("the title is empty", "tiêu đề đang trống")).fix(tr("write the title in quotes: title: \"…\"", "ghi tiêu đề trong ngoặc kép: title: \"…\"")));
+            diags.push(
+                Diagnostic::error(
+                    t.line,
+                    t.col,
+                    tr("the title is empty", "tiêu đề đang trống"),
+                )
+                .fix(tr(
+                    "write the title in quotes: title: \"…\"",
+                    "ghi tiêu đề trong ngoặc kép: title: \"…\"",
+                )),
+            );
             String::new()
         }
         None => {
-            diags.push(Diagnostic::error(1, 1, tr("the post has no title", "bài viết chưa có tiêu đề")).fix(tr("add a line title: \"…\" to the front matter", "thêm dòng title: \"…\" vào phần đầu")));
+            diags.push(
+                Diagnostic::error(
+                    1,
+                    1,
+                    tr("the post has no title", "bài viết chưa có tiêu đề"),
+                )
+                .fix(tr(
+                    "add a line title: \"…\" to the front matter",
+                    "thêm dòng title: \"…\" vào phần đầu",
+                )),
+            );
             String::new()
         }
     };
-    let publish_at = fm.publish_at.as_ref().and_then(|p| match publish_at::parse_publish_at(&p.value, config.timezone) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            diags.push(Diagnostic::error(p.line, p.col, e.message).fix(e.fix));
-            None
+    let publish_at = fm.publish_at.as_ref().and_then(|p| {
+        match publish_at::parse_publish_at(&p.value, config.timezone) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                diags.push(Diagnostic::error(p.line, p.col, e.message).fix(e.fix));
+                None
+            }
         }
     });
     let channels = channels(fm.channels.as_ref(), config, diags);
     let tags = fm.tags.as_ref().map_or_else(Vec::new, |t| {
-        t.value.iter().map(|s| s.trim().trim_start_matches('#').to_string()).filter(|s| !s.is_empty()).collect()
+        t.value
+            .iter()
+            .map(|s| s.trim().trim_start_matches('#').to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
     });
     let draft = fm.draft.as_ref().is_some_and(|d| d.value);
     let link = fm.facebook_link.as_ref().map(|l| {
         let link = l.value.trim().to_string();
-        if !markdown::is_safe_link(&link) || link.starts_with("mailto:") || link.starts_with("tel:") {
-            diags.push(Diagnostic::error(l.line, l.col, tr(format!("facebook.link `{link}` is not a web address"), format!("facebook.link `{link}` không phải địa chỉ web"))).fix(tr("write the full address, starting with https://", "ghi đủ địa chỉ, bắt đầu bằng https://")));
+        if !markdown::is_safe_link(&link) || link.starts_with("mailto:") || link.starts_with("tel:")
+        {
+            diags.push(
+                Diagnostic::error(
+                    l.line,
+                    l.col,
+                    tr(
+                        format!("facebook.link `{link}` is not a web address"),
+                        format!("facebook.link `{link}` không phải địa chỉ web"),
+                    ),
+                )
+                .fix(tr(
+                    "write the full address, starting with https://",
+                    "ghi đủ địa chỉ, bắt đầu bằng https://",
+                )),
+            );
         }
         link
     });
 
     let on = |c: Channel| channels.contains(&c);
-    let both = UsedBy { facebook: on(Channel::Facebook), zalo: on(Channel::Zalo) };
-    let image_at = |a: &At<String>, used: UsedBy, diags: &mut Vec<Diagnostic>| images::resolve(&a.value, "", (a.line, a.col), path, config, used, diags);
+    let both = UsedBy {
+        facebook: on(Channel::Facebook),
+        zalo: on(Channel::Zalo),
+    };
+    let image_at = |a: &At<String>, used: UsedBy, diags: &mut Vec<Diagnostic>| {
+        images::resolve(&a.value, "", (a.line, a.col), path, config, used, diags)
+    };
     let cover = fm.cover.as_ref().map(|c| image_at(c, both, diags));
-    let zalo_cover = fm.zalo_cover.as_ref().map(|c| image_at(c, UsedBy { facebook: false, zalo: both.zalo }, diags));
+    let zalo_cover = fm.zalo_cover.as_ref().map(|c| {
+        image_at(
+            c,
+            UsedBy {
+                facebook: false,
+                zalo: both.zalo,
+            },
+            diags,
+        )
+    });
 
     let doc = markdown::parse(body);
     let index = LineIndex::new(body);
@@ -160,7 +237,21 @@ fn build(path: &Path, fm: &FrontMatter, body: &str, body_line: usize, config: &C
         let (line, col) = index.locate(offset);
         (line + body_line - 1, col)
     };
-    let body_images = doc.images.iter().map(|img| images::resolve(&img.url, &img.alt, locate(img.offset), path, config, both, diags)).collect();
+    let body_images = doc
+        .images
+        .iter()
+        .map(|img| {
+            images::resolve(
+                &img.url,
+                &img.alt,
+                locate(img.offset),
+                path,
+                config,
+                both,
+                diags,
+            )
+        })
+        .collect();
     let mut html_lines: Vec<usize> = Vec::new();
     for &offset in &doc.raw_html {
         let (line, col) = locate(offset);
@@ -170,7 +261,11 @@ fn build(path: &Path, fm: &FrontMatter, body: &str, body_line: usize, config: &C
         }
     }
 
-    let text = |a: &Option<At<String>>| a.as_ref().map(|a| a.value.trim().to_string()).filter(|s| !s.is_empty());
+    let text = |a: &Option<At<String>>| {
+        a.as_ref()
+            .map(|a| a.value.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     Post {
         path: path.to_path_buf(),
         title,
@@ -193,15 +288,41 @@ fn build(path: &Path, fm: &FrontMatter, body: &str, body_line: usize, config: &C
     }
 }
 
-fn channels(requested: Option<&At<Vec<String>>>, config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Channel> {
+fn channels(
+    requested: Option<&At<Vec<String>>>,
+    config: &Config,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Channel> {
     let enabled = config.enabled_channels();
     let Some(req) = requested else { return enabled };
     let known = Channel::ALL.map(Channel::name).join(", ");
     let mut out = Vec::new();
     for name in &req.value {
         match Channel::parse(name) {
-            None => diags.push(Diagnostic::error(req.line, req.col, tr(format!("unknown channel `{name}`"), format!("kênh `{name}` không có"))).fix(tr(format!("the channels are: {known}"), format!("các kênh: {known}")))),
-            Some(c) if !enabled.contains(&c) => diags.push(Diagnostic::warning(req.line, req.col, tr(format!("channel `{c}` is disabled in the config, so this post will not go there"), format!("kênh `{c}` đang tắt trong cấu hình nên bài sẽ không đăng lên đó")))),
+            None => diags.push(
+                Diagnostic::error(
+                    req.line,
+                    req.col,
+                    tr(
+                        format!("unknown channel `{name}`"),
+                        format!("kênh `{name}` không có"),
+                    ),
+                )
+                .fix(tr(
+                    format!("the channels are: {known}"),
+                    format!("các kênh: {known}"),
+                )),
+            ),
+            Some(c) if !enabled.contains(&c) => diags.push(Diagnostic::warning(
+                req.line,
+                req.col,
+                tr(
+                    format!(
+                        "channel `{c}` is disabled in the config, so this post will not go there"
+                    ),
+                    format!("kênh `{c}` đang tắt trong cấu hình nên bài sẽ không đăng lên đó"),
+                ),
+            )),
             Some(c) if !out.contains(&c) => out.push(c),
             Some(_) => {}
         }

@@ -46,28 +46,51 @@ pub fn parse_publish_at(s: &str, tz: Tz) -> Result<PublishAt, BadTime> {
         return Ok(PublishAt::Now);
     }
     // With an explicit offset the zone is given; show it in the configured zone anyway.
-    for fmt in ["%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%d %H:%M%:z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%:z",
+        "%Y-%m-%d %H:%M:%S%:z",
+        "%Y-%m-%dT%H:%M%:z",
+        "%Y-%m-%d %H:%M%:z",
+    ] {
         if let Ok(dt) = DateTime::parse_from_str(&s.replace('Z', "+00:00"), fmt) {
             return Ok(PublishAt::At(dt.with_timezone(&tz)));
         }
     }
-    let naive = if s.contains('/') { parse_day_first(s)? } else { parse_iso_local(s)? };
+    let naive = if s.contains('/') {
+        parse_day_first(s)?
+    } else {
+        parse_iso_local(s)?
+    };
     localize(naive, tz, s)
 }
 
 fn parse_iso_local(s: &str) -> Result<NaiveDateTime, BadTime> {
-    for fmt in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
             return Ok(dt);
         }
     }
     if NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() {
         return Err(BadTime {
-            message: tr(format!("publish_at `{s}` has no time of day"), format!("publish_at `{s}` thiếu giờ đăng")),
-            fix: tr(format!("add the time, e.g. {s} 07:00"), format!("thêm giờ, ví dụ {s} 07:00")),
+            message: tr(
+                format!("publish_at `{s}` has no time of day"),
+                format!("publish_at `{s}` thiếu giờ đăng"),
+            ),
+            fix: tr(
+                format!("add the time, e.g. {s} 07:00"),
+                format!("thêm giờ, ví dụ {s} 07:00"),
+            ),
         });
     }
-    Err(bad(tr(format!("publish_at `{s}` is not a date and time"), format!("publish_at `{s}` không phải ngày giờ hợp lệ"))))
+    Err(bad(tr(
+        format!("publish_at `{s}` is not a date and time"),
+        format!("publish_at `{s}` không phải ngày giờ hợp lệ"),
+    )))
 }
 
 /// `dd/mm/yyyy HH:MM` or `HH:MM dd/mm/yyyy`.
@@ -78,21 +101,42 @@ fn parse_day_first(s: &str) -> Result<NaiveDateTime, BadTime> {
         [t, d] if d.contains('/') => (*d, *t),
         [d] => {
             return Err(BadTime {
-                message: tr(format!("publish_at `{d}` has no time of day"), format!("publish_at `{d}` thiếu giờ đăng")),
-                fix: tr(format!("add the time, e.g. {d} 07:00"), format!("thêm giờ, ví dụ {d} 07:00")),
+                message: tr(
+                    format!("publish_at `{d}` has no time of day"),
+                    format!("publish_at `{d}` thiếu giờ đăng"),
+                ),
+                fix: tr(
+                    format!("add the time, e.g. {d} 07:00"),
+                    format!("thêm giờ, ví dụ {d} 07:00"),
+                ),
             });
         }
-        _ => return Err(bad(tr(format!("publish_at `{s}` is not a date and time"), format!("publish_at `{s}` không phải ngày giờ hợp lệ")))),
+        _ => {
+            return Err(bad(tr(
+                format!("publish_at `{s}` is not a date and time"),
+                format!("publish_at `{s}` không phải ngày giờ hợp lệ"),
+            )));
+        }
     };
     let nums: Vec<&str> = date.split('/').collect();
     let [d, m, y] = nums.as_slice() else {
-        return Err(bad(tr(format!("`{date}` is not a day/month/year date"), format!("`{date}` không phải ngày/tháng/năm"))));
+        return Err(bad(tr(
+            format!("`{date}` is not a day/month/year date"),
+            format!("`{date}` không phải ngày/tháng/năm"),
+        )));
     };
-    let (Ok(day), Ok(month), Ok(year)) = (d.parse::<u32>(), m.parse::<u32>(), y.parse::<i32>()) else {
-        return Err(bad(tr(format!("`{date}` is not a day/month/year date"), format!("`{date}` không phải ngày/tháng/năm"))));
+    let (Ok(day), Ok(month), Ok(year)) = (d.parse::<u32>(), m.parse::<u32>(), y.parse::<i32>())
+    else {
+        return Err(bad(tr(
+            format!("`{date}` is not a day/month/year date"),
+            format!("`{date}` không phải ngày/tháng/năm"),
+        )));
     };
     if y.len() != 4 {
-        return Err(bad(tr(format!("write the year of `{date}` with four digits"), format!("ghi năm của `{date}` đủ bốn chữ số"))));
+        return Err(bad(tr(
+            format!("write the year of `{date}` with four digits"),
+            format!("ghi năm của `{date}` đủ bốn chữ số"),
+        )));
     }
     if month > 12 && day <= 12 {
         return Err(BadTime {
@@ -100,23 +144,39 @@ fn parse_day_first(s: &str) -> Result<NaiveDateTime, BadTime> {
                 format!("`{date}` has month {month}: dates are day/month/year, not month/day/year"),
                 format!("`{date}` có tháng {month}: ngày viết theo thứ tự ngày/tháng/năm"),
             ),
-            fix: tr(format!("write {month:02}/{day:02}/{year}"), format!("ghi {month:02}/{day:02}/{year}")),
+            fix: tr(
+                format!("write {month:02}/{day:02}/{year}"),
+                format!("ghi {month:02}/{day:02}/{year}"),
+            ),
         });
     }
     let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| {
-        bad(tr(format!("`{date}` is not a real date (day/month/year)"), format!("`{date}` không phải ngày có thật (ngày/tháng/năm)")))
+        bad(tr(
+            format!("`{date}` is not a real date (day/month/year)"),
+            format!("`{date}` không phải ngày có thật (ngày/tháng/năm)"),
+        ))
     })?;
-    let time: NaiveTime = parse_time_of_day(time)
-        .ok_or_else(|| bad(tr(format!("`{time}` is not a time of day (HH:MM)"), format!("`{time}` không phải giờ hợp lệ (HH:MM)"))))?;
+    let time: NaiveTime = parse_time_of_day(time).ok_or_else(|| {
+        bad(tr(
+            format!("`{time}` is not a time of day (HH:MM)"),
+            format!("`{time}` không phải giờ hợp lệ (HH:MM)"),
+        ))
+    })?;
     Ok(date.and_time(time))
 }
 
 fn localize(naive: NaiveDateTime, tz: Tz, s: &str) -> Result<PublishAt, BadTime> {
     // `earliest` resolves a repeated hour (DST end); a skipped hour (DST start) does not exist.
-    tz.from_local_datetime(&naive).earliest().map(PublishAt::At).ok_or_else(|| BadTime {
-        message: tr(format!("`{s}` does not exist in {tz} (the clocks skip it)"), format!("`{s}` không tồn tại ở múi giờ {tz}")),
-        fix: tr("pick a time an hour later", "chọn giờ muộn hơn một tiếng").to_string(),
-    })
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(PublishAt::At)
+        .ok_or_else(|| BadTime {
+            message: tr(
+                format!("`{s}` does not exist in {tz} (the clocks skip it)"),
+                format!("`{s}` không tồn tại ở múi giờ {tz}"),
+            ),
+            fix: tr("pick a time an hour later", "chọn giờ muộn hơn một tiếng").to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -153,7 +213,12 @@ mod tests {
     #[test]
     fn nonsense_is_refused() {
         assert!(parse_publish_at("31/02/2026 07:00", VN).is_err());
-        assert!(parse_publish_at("2026-12-01", VN).unwrap_err().message.contains("no time"));
+        assert!(
+            parse_publish_at("2026-12-01", VN)
+                .unwrap_err()
+                .message
+                .contains("no time")
+        );
         assert!(parse_publish_at("tomorrow", VN).is_err());
         assert!(parse_publish_at("01/12/26 07:00", VN).is_err());
     }

@@ -14,22 +14,41 @@ use crate::text::{LineIndex, nfc};
 /// limit is ~63,000 characters), and reading a stray video into memory helps nobody.
 pub const MAX_POST_BYTES: u64 = 1024 * 1024;
 
-/// Reads `path` and returns its text, normalized; or the one reason it cannot be read.
-pub fn read_post_text(path: &Path) -> Result<String, Diagnostic> {
+/// Reads `path`'s bytes, refusing files over [`MAX_POST_BYTES`] without reading them whole.
+pub fn read_post_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     let file = std::fs::File::open(path).map_err(|e| {
-        Diagnostic::error(1, 1, tr(format!("cannot open the file: {e}"), format!("không mở được tệp: {e}")))
+        Diagnostic::error(
+            1,
+            1,
+            tr(
+                format!("cannot open the file: {e}"),
+                format!("không mở được tệp: {e}"),
+            ),
+        )
     })?;
     let mut bytes = Vec::new();
     file.take(MAX_POST_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Diagnostic::error(1, 1, tr(format!("cannot read the file: {e}"), format!("không đọc được tệp: {e}"))))?;
+        .map_err(|e| {
+            Diagnostic::error(
+                1,
+                1,
+                tr(
+                    format!("cannot read the file: {e}"),
+                    format!("không đọc được tệp: {e}"),
+                ),
+            )
+        })?;
     if bytes.len() as u64 > MAX_POST_BYTES {
         let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
         return Err(Diagnostic::error(
             1,
             1,
             tr(
-                format!("the file is {}, a post can be at most 1 MB", human_size(size)),
+                format!(
+                    "the file is {}, a post can be at most 1 MB",
+                    human_size(size)
+                ),
                 format!("tệp nặng {}, một bài viết tối đa 1 MB", human_size(size)),
             ),
         )
@@ -38,32 +57,45 @@ pub fn read_post_text(path: &Path) -> Result<String, Diagnostic> {
             "chỉ để chữ trong tệp .md, đặt ảnh vào thư mục posts/images/",
         )));
     }
-    decode(&bytes)
+    Ok(bytes)
 }
 
 /// Turns raw bytes into normalized post text.
 pub fn decode(bytes: &[u8]) -> Result<String, Diagnostic> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(Diagnostic::error(1, 1, tr("the file is saved as UTF-16", "tệp được lưu dạng UTF-16")).fix(tr(
+        return Err(Diagnostic::error(
+            1,
+            1,
+            tr("the file is saved as UTF-16", "tệp được lưu dạng UTF-16"),
+        )
+        .fix(tr(
             "save it as UTF-8 (Notepad: File → Save As → Encoding: UTF-8)",
             "lưu lại dạng UTF-8 (Notepad: Tệp → Lưu thành → Mã hóa: UTF-8)",
         )));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Diagnostic::error(1, 1, tr("the file is empty", "tệp trống")).fix(tr(
-            "start the post with a line `---`, then `title: \"…\"`, then `---` and the text",
-            "bắt đầu bài bằng dòng `---`, rồi `title: \"…\"`, rồi `---` và nội dung",
-        )));
+        return Err(
+            Diagnostic::error(1, 1, tr("the file is empty", "tệp trống")).fix(tr(
+                "start the post with a line `---`, then `title: \"…\"`, then `---` and the text",
+                "bắt đầu bài bằng dòng `---`, rồi `title: \"…\"`, rồi `---` và nội dung",
+            )),
+        );
     }
     if let Some(pos) = bytes.iter().position(|&b| b == 0) {
         let (line, col) = locate_in_bytes(bytes, pos);
         return Err(Diagnostic::error(
             line,
             col,
-            tr("this is not a text file (it contains binary data)", "đây không phải tệp văn bản (có dữ liệu nhị phân)"),
+            tr(
+                "this is not a text file (it contains binary data)",
+                "đây không phải tệp văn bản (có dữ liệu nhị phân)",
+            ),
         )
-        .fix(tr("posts are Markdown text files ending in .md", "bài viết là tệp văn bản Markdown có đuôi .md")));
+        .fix(tr(
+            "posts are Markdown text files ending in .md",
+            "bài viết là tệp văn bản Markdown có đuôi .md",
+        )));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let (line, col) = locate_in_bytes(bytes, e.valid_up_to());
@@ -130,7 +162,12 @@ mod tests {
     fn binary_and_empty_are_refused() {
         assert!(decode(b"\x00\x01\x02").is_err());
         assert!(decode(b"  \n").is_err());
-        assert!(decode(b"\xFF\xFE-\x00").unwrap_err().message.contains("UTF-16"));
+        assert!(
+            decode(b"\xFF\xFE-\x00")
+                .unwrap_err()
+                .message
+                .contains("UTF-16")
+        );
     }
 
     #[test]

@@ -23,14 +23,25 @@ pub fn split(text: &str) -> Result<Split<'_>, Diagnostic> {
     let first = lines.next().unwrap_or("");
     if first.trim_end() != "---" {
         let fix = if first.trim_end() == "+++" {
-            tr("loa reads YAML front matter: use `---` lines instead of `+++`", "loa đọc phần đầu YAML: dùng dòng `---` thay cho `+++`")
+            tr(
+                "loa reads YAML front matter: use `---` lines instead of `+++`",
+                "loa đọc phần đầu YAML: dùng dòng `---` thay cho `+++`",
+            )
         } else {
             tr(
                 "start the file with a line `---`, then `title: \"…\"`, then a line `---`, then the text",
                 "bắt đầu tệp bằng dòng `---`, rồi `title: \"…\"`, rồi dòng `---`, rồi nội dung",
             )
         };
-        return Err(Diagnostic::error(1, 1, tr("the post has no front matter", "bài viết thiếu phần đầu (front matter)")).fix(fix));
+        return Err(Diagnostic::error(
+            1,
+            1,
+            tr(
+                "the post has no front matter",
+                "bài viết thiếu phần đầu (front matter)",
+            ),
+        )
+        .fix(fix));
     }
     let start = first.len();
     let mut offset = start;
@@ -45,7 +56,15 @@ pub fn split(text: &str) -> Result<Split<'_>, Diagnostic> {
         }
         offset += line.len();
     }
-    Err(Diagnostic::error(1, 1, tr("the front matter is never closed", "phần đầu (front matter) không có dòng đóng")).fix(tr(
+    Err(Diagnostic::error(
+        1,
+        1,
+        tr(
+            "the front matter is never closed",
+            "phần đầu (front matter) không có dòng đóng",
+        ),
+    )
+    .fix(tr(
         "add a line with only `---` after the last front-matter line (title, tags, …)",
         "thêm một dòng chỉ có `---` sau dòng cuối của phần đầu (title, tags, …)",
     )))
@@ -73,7 +92,17 @@ mod tests {
 
     #[test]
     fn missing_and_unclosed() {
-        assert!(split("title: x\n").unwrap_err().message.contains("no front matter"));
-        assert!(split("---\ntitle: x\nbody\n").unwrap_err().message.contains("never closed"));
+        assert!(
+            split("title: x\n")
+                .unwrap_err()
+                .message
+                .contains("no front matter")
+        );
+        assert!(
+            split("---\ntitle: x\nbody\n")
+                .unwrap_err()
+                .message
+                .contains("never closed")
+        );
     }
 }

@@ -66,7 +66,11 @@ pub fn render(post: &Post) -> FacebookPost {
         message.push_str("\n\n");
         message.push_str(&hashtags.join(" "));
     }
-    FacebookPost { message, link, photos }
+    FacebookPost {
+        message,
+        link,
+        photos,
+    }
 }
 
 /// Checks what Facebook-specific rules `post` breaks.
@@ -112,7 +116,10 @@ fn photo(image: &Image) -> Option<Photo> {
 /// `chinh-quyen-so` → `#ChinhQuyenSo`; `wifi` → `#wifi`. Facebook ends a hashtag at the first
 /// character that is not a letter, digit or `_`, so separators are dropped.
 pub fn hashtag(tag: &str) -> Option<String> {
-    let words: Vec<&str> = tag.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = tag
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
     match words.as_slice() {
         [] => None,
         [one] => Some(format!("#{one}")),
@@ -121,7 +128,9 @@ pub fn hashtag(tag: &str) -> Option<String> {
                 .iter()
                 .map(|w| {
                     let mut chars = w.chars();
-                    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+                    chars
+                        .next()
+                        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
                 })
                 .collect();
             Some(format!("#{joined}"))
@@ -132,9 +141,16 @@ pub fn hashtag(tag: &str) -> Option<String> {
 /// The requests that publish `fb` on Page `page_id` (shown by `loa preview`; the client sends the
 /// same fields). Photo ids that only exist after the uploads are shown as `{photo_N_id}`.
 pub fn requests(fb: &FacebookPost, config: &Config) -> Vec<Request> {
-    let base = format!("/{}/{}", config.facebook.api_version, config.facebook.page_id);
+    let base = format!(
+        "/{}/{}",
+        config.facebook.api_version, config.facebook.page_id
+    );
     let photo_part = |p: &Photo| match p {
-        Photo::File { path, content_type, bytes } => (
+        Photo::File {
+            path,
+            content_type,
+            bytes,
+        } => (
             "source".to_string(),
             Part::File {
                 file: crate::paths::display(path).display().to_string(),
@@ -150,12 +166,19 @@ pub fn requests(fb: &FacebookPost, config: &Config) -> Vec<Request> {
             if let Some(link) = &fb.link {
                 form.push(("link".into(), link.clone()));
             }
-            vec![Request { method: "POST", path: format!("{base}/feed"), body: Body::Form(form) }]
+            vec![Request {
+                method: "POST",
+                path: format!("{base}/feed"),
+                body: Body::Form(form),
+            }]
         }
         [one] => vec![Request {
             method: "POST",
             path: format!("{base}/photos"),
-            body: Body::Multipart(vec![photo_part(one), ("caption".into(), Part::Text(fb.message.clone()))]),
+            body: Body::Multipart(vec![
+                photo_part(one),
+                ("caption".into(), Part::Text(fb.message.clone())),
+            ]),
         }],
         many => {
             let mut out: Vec<Request> = many
@@ -163,14 +186,24 @@ pub fn requests(fb: &FacebookPost, config: &Config) -> Vec<Request> {
                 .map(|p| Request {
                     method: "POST",
                     path: format!("{base}/photos"),
-                    body: Body::Multipart(vec![photo_part(p), ("published".into(), Part::Text("false".into()))]),
+                    body: Body::Multipart(vec![
+                        photo_part(p),
+                        ("published".into(), Part::Text("false".into())),
+                    ]),
                 })
                 .collect();
             let mut form = vec![("message".to_string(), fb.message.clone())];
             for i in 0..many.len() {
-                form.push((format!("attached_media[{i}]"), format!("{{\"media_fbid\":\"{{photo_{}_id}}\"}}", i + 1)));
+                form.push((
+                    format!("attached_media[{i}]"),
+                    format!("{{\"media_fbid\":\"{{photo_{}_id}}\"}}", i + 1),
+                ));
             }
-            out.push(Request { method: "POST", path: format!("{base}/feed"), body: Body::Form(form) });
+            out.push(Request {
+                method: "POST",
+                path: format!("{base}/feed"),
+                body: Body::Form(form),
+            });
             out
         }
     }
@@ -201,12 +234,18 @@ pub fn plain_text_of(doc: &Document) -> String {
 const BULLETS: [&str; 3] = ["•", "◦", "▪"];
 
 fn blocks(blocks: &[Block], doc: &Document, depth: usize) -> Vec<String> {
-    blocks.iter().map(|b| block(b, doc, depth)).filter(|s| !s.trim().is_empty()).collect()
+    blocks
+        .iter()
+        .map(|b| block(b, doc, depth))
+        .filter(|s| !s.trim().is_empty())
+        .collect()
 }
 
 fn block(b: &Block, doc: &Document, depth: usize) -> String {
     match b {
-        Block::Paragraph(content) | Block::Heading { content, .. } => inlines(content).trim().to_string(),
+        Block::Paragraph(content) | Block::Heading { content, .. } => {
+            squeeze_spaces(&inlines(content))
+        }
         Block::List { start, items } => {
             let mut lines = Vec::new();
             for (i, item) in items.iter().enumerate() {
@@ -234,13 +273,34 @@ fn block(b: &Block, doc: &Document, depth: usize) -> String {
         Block::Quote(inner) => blocks(inner, doc, depth)
             .join("\n\n")
             .lines()
-            .map(|l| if l.is_empty() { "│".to_string() } else { format!("│ {l}") })
+            .map(|l| {
+                if l.is_empty() {
+                    "│".to_string()
+                } else {
+                    format!("│ {l}")
+                }
+            })
             .collect::<Vec<_>>()
             .join("\n"),
         Block::Code(code) => code.clone(),
         Block::Table { head, rows } => table(head, rows),
         Block::Rule => "———".into(),
     }
+}
+
+/// Dropped images and HTML leave double spaces behind; prose never needs them.
+fn squeeze_spaces(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            line.split(' ')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
 }
 
 fn table(head: &[Vec<Inline>], rows: &[Vec<Vec<Inline>>]) -> String {
@@ -286,8 +346,16 @@ fn link(url: &str, content: &[Inline]) -> String {
     if !is_safe_link(url) {
         return text;
     }
-    let shown = url.strip_prefix("mailto:").or_else(|| url.strip_prefix("tel:")).unwrap_or(url);
-    let bare = |s: &str| s.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/').to_string();
+    let shown = url
+        .strip_prefix("mailto:")
+        .or_else(|| url.strip_prefix("tel:"))
+        .unwrap_or(url);
+    let bare = |s: &str| {
+        s.trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string()
+    };
     if text.is_empty() || text == shown || bare(&text) == bare(shown) {
         shown.to_string()
     } else {

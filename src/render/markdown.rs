@@ -104,14 +104,24 @@ enum InlineKind {
     Cell,
 }
 
+/// A table being read: header cells, finished rows, and the row being read.
+#[derive(Default)]
+struct TableBuilder {
+    head: Vec<Vec<Inline>>,
+    rows: Vec<Vec<Vec<Inline>>>,
+    row: Vec<Vec<Inline>>,
+}
+
 struct Builder {
     /// Open block containers: the root, list items, quotes.
     blocks: Vec<Vec<Block>>,
     inlines: Vec<(InlineKind, Vec<Inline>)>,
     lists: Vec<(Option<u64>, Vec<Vec<Block>>)>,
-    table: Option<(Vec<Vec<Inline>>, Vec<Vec<Vec<Inline>>>, Vec<Vec<Inline>>)>,
+    table: Option<TableBuilder>,
     code: Option<String>,
     in_html_block: bool,
+    /// Inside an inline `<script>` or `<style>`: the text between the tags is code, not prose.
+    in_inline_script: bool,
     doc: Document,
 }
 
@@ -125,6 +135,7 @@ pub fn parse(body: &str) -> Document {
         table: None,
         code: None,
         in_html_block: false,
+        in_inline_script: false,
         doc: Document::default(),
     };
     for (event, range) in Parser::new_ext(body, options).into_offset_iter() {
@@ -143,18 +154,31 @@ impl Builder {
             Event::Text(t) => {
                 if let Some(code) = &mut self.code {
                     code.push_str(&t);
-                } else if !self.in_html_block {
+                } else if !self.in_html_block && !self.in_inline_script {
                     self.inline(Inline::Text(t.into_string()));
                 }
             }
             Event::Code(t) => self.inline(Inline::Code(t.into_string())),
             Event::SoftBreak => self.inline(Inline::SoftBreak),
             Event::HardBreak => self.inline(Inline::HardBreak),
-            Event::Html(_) | Event::InlineHtml(_) => self.doc.raw_html.push(offset),
+            Event::Html(_) => self.doc.raw_html.push(offset),
+            Event::InlineHtml(html) => {
+                self.doc.raw_html.push(offset);
+                let tag = html.trim_start_matches('<').to_ascii_lowercase();
+                if tag.starts_with("script") || tag.starts_with("style") {
+                    self.in_inline_script = true;
+                } else if tag.starts_with("/script") || tag.starts_with("/style") {
+                    self.in_inline_script = false;
+                }
+            }
             Event::Rule => self.block(Block::Rule),
             Event::FootnoteReference(t) => self.inline(Inline::Text(format!("[{t}]"))),
-            Event::TaskListMarker(done) => self.inline(Inline::Text(if done { "☑ " } else { "☐ " }.into())),
-            Event::InlineMath(t) | Event::DisplayMath(t) => self.inline(Inline::Text(t.into_string())),
+            Event::TaskListMarker(done) => {
+                self.inline(Inline::Text(if done { "☑ " } else { "☐ " }.into()))
+            }
+            Event::InlineMath(t) | Event::DisplayMath(t) => {
+                self.inline(Inline::Text(t.into_string()))
+            }
         }
     }
 
@@ -179,18 +203,22 @@ impl Builder {
                 self.lists.push((start, Vec::new()));
             }
             Tag::Item => self.blocks.push(Vec::new()),
-            Tag::Table(_) => self.table = Some((Vec::new(), Vec::new(), Vec::new())),
+            Tag::Table(_) => self.table = Some(TableBuilder::default()),
             Tag::TableHead | Tag::TableRow => {
                 if let Some(t) = &mut self.table {
-                    t.2.clear();
+                    t.row.clear();
                 }
             }
             Tag::TableCell => self.open_inline(InlineKind::Cell),
             Tag::Emphasis => self.open_inline(InlineKind::Emph),
             Tag::Strong => self.open_inline(InlineKind::Strong),
             Tag::Strikethrough => self.open_inline(InlineKind::Strike),
-            Tag::Link { dest_url, .. } => self.open_inline(InlineKind::Link(dest_url.into_string())),
-            Tag::Image { dest_url, .. } => self.open_inline(InlineKind::Image(dest_url.into_string(), offset)),
+            Tag::Link { dest_url, .. } => {
+                self.open_inline(InlineKind::Link(dest_url.into_string()))
+            }
+            Tag::Image { dest_url, .. } => {
+                self.open_inline(InlineKind::Image(dest_url.into_string(), offset))
+            }
             // Not enabled in the parser options; their text still flows through.
             Tag::FootnoteDefinition(_)
             | Tag::DefinitionList
@@ -211,7 +239,10 @@ impl Builder {
             }
             TagEnd::Heading(level) => {
                 if let Some((_, content)) = self.inlines.pop() {
-                    self.block(Block::Heading { level: level as u8, content });
+                    self.block(Block::Heading {
+                        level: level as u8,
+                        content,
+                    });
                 }
             }
             TagEnd::BlockQuote(_) => {
@@ -244,26 +275,30 @@ impl Builder {
             TagEnd::TableCell => {
                 let cell = self.inlines.pop().map(|(_, c)| c).unwrap_or_default();
                 if let Some(t) = &mut self.table {
-                    t.2.push(cell);
+                    t.row.push(cell);
                 }
             }
             TagEnd::TableHead => {
                 if let Some(t) = &mut self.table {
-                    t.0 = std::mem::take(&mut t.2);
+                    t.head = std::mem::take(&mut t.row);
                 }
             }
             TagEnd::TableRow => {
                 if let Some(t) = &mut self.table {
-                    let row = std::mem::take(&mut t.2);
-                    t.1.push(row);
+                    let row = std::mem::take(&mut t.row);
+                    t.rows.push(row);
                 }
             }
             TagEnd::Table => {
-                if let Some((head, rows, _)) = self.table.take() {
+                if let Some(TableBuilder { head, rows, .. }) = self.table.take() {
                     self.block(Block::Table { head, rows });
                 }
             }
-            TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough | TagEnd::Link | TagEnd::Image => {
+            TagEnd::Emphasis
+            | TagEnd::Strong
+            | TagEnd::Strikethrough
+            | TagEnd::Link
+            | TagEnd::Image => {
                 self.close_span();
             }
             _ => {}
@@ -271,7 +306,9 @@ impl Builder {
     }
 
     fn close_span(&mut self) {
-        let Some((kind, content)) = self.inlines.pop() else { return };
+        let Some((kind, content)) = self.inlines.pop() else {
+            return;
+        };
         let inline = match kind {
             InlineKind::Strong => Inline::Strong(content),
             InlineKind::Emph => Inline::Emph(content),
@@ -304,7 +341,8 @@ impl Builder {
     fn inline(&mut self, inline: Inline) {
         if self.inlines.is_empty() {
             // Text straight inside a tight list item has no Paragraph event of its own.
-            self.inlines.push((InlineKind::ImplicitParagraph, Vec::new()));
+            self.inlines
+                .push((InlineKind::ImplicitParagraph, Vec::new()));
         }
         if let Some((_, content)) = self.inlines.last_mut() {
             content.push(inline);
@@ -312,8 +350,10 @@ impl Builder {
     }
 
     fn close_implicit_paragraph(&mut self) {
-        if matches!(self.inlines.last(), Some((InlineKind::ImplicitParagraph, _)))
-            && let Some((_, content)) = self.inlines.pop()
+        if matches!(
+            self.inlines.last(),
+            Some((InlineKind::ImplicitParagraph, _))
+        ) && let Some((_, content)) = self.inlines.pop()
         {
             self.block(Block::Paragraph(content));
         }
@@ -338,7 +378,10 @@ fn push_plain(content: &[Inline], images: &[ImageRef], out: &mut String) {
     for inline in content {
         match inline {
             Inline::Text(t) | Inline::Code(t) => out.push_str(t),
-            Inline::Strong(c) | Inline::Emph(c) | Inline::Strike(c) | Inline::Link { content: c, .. } => {
+            Inline::Strong(c)
+            | Inline::Emph(c)
+            | Inline::Strike(c)
+            | Inline::Link { content: c, .. } => {
                 push_plain(c, images, out);
             }
             Inline::Image(i) => {
@@ -355,7 +398,9 @@ fn push_plain(content: &[Inline], images: &[ImageRef], out: &mut String) {
 /// `javascript:`, `data:` and the like are dropped, keeping the link's text.
 pub fn is_safe_link(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
-    ["https://", "http://", "mailto:", "tel:"].iter().any(|p| lower.starts_with(p))
+    ["https://", "http://", "mailto:", "tel:"]
+        .iter()
+        .any(|p| lower.starts_with(p))
 }
 
 /// The first paragraph's text, for descriptions and summaries.
@@ -381,8 +426,13 @@ mod tests {
     #[test]
     fn tight_list_items_are_paragraphs() {
         let doc = parse("- a\n- b\n  - c\n");
-        let Block::List { items, .. } = &doc.blocks[0] else { panic!("{doc:?}") };
-        assert_eq!(items[0], vec![Block::Paragraph(vec![Inline::Text("a".into())])]);
+        let Block::List { items, .. } = &doc.blocks[0] else {
+            panic!("{doc:?}")
+        };
+        assert_eq!(
+            items[0],
+            vec![Block::Paragraph(vec![Inline::Text("a".into())])]
+        );
         assert!(matches!(items[1][1], Block::List { .. }));
     }
 
@@ -390,15 +440,40 @@ mod tests {
     fn raw_html_is_recorded_and_dropped() {
         let doc = parse("<div>x</div>\n\nHi <b>there</b>\n");
         assert_eq!(doc.raw_html.len(), 3);
-        assert_eq!(doc.blocks, vec![Block::Paragraph(vec![
-            Inline::Text("Hi ".into()),
-            Inline::Text("there".into()),
-        ])]);
+        assert_eq!(
+            doc.blocks,
+            vec![Block::Paragraph(vec![
+                Inline::Text("Hi ".into()),
+                Inline::Text("there".into()),
+            ])]
+        );
+    }
+
+    #[test]
+    fn inline_script_content_is_dropped() {
+        let doc = parse("a <script>alert(1)</script> b\n");
+        assert_eq!(
+            plain_text(
+                match &doc.blocks[0] {
+                    Block::Paragraph(c) => c,
+                    _ => panic!(),
+                },
+                &[]
+            ),
+            "a  b"
+        );
     }
 
     #[test]
     fn images_are_indexed_with_offsets() {
         let doc = parse("Text\n\n![Ảnh](images/a.png)\n");
-        assert_eq!(doc.images, vec![ImageRef { url: "images/a.png".into(), alt: "Ảnh".into(), offset: 6 }]);
+        assert_eq!(
+            doc.images,
+            vec![ImageRef {
+                url: "images/a.png".into(),
+                alt: "Ảnh".into(),
+                offset: 6
+            }]
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! A platform request described as data: what `loa preview --format json` prints and what a
 //! channel client sends.
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 /// One HTTP request to a platform, without the token (tokens are added by the client).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -45,7 +45,10 @@ pub enum Part {
     },
 }
 
-fn ordered_map<S: Serializer, V: Serialize>(fields: &[(String, V)], s: S) -> Result<S::Ok, S::Error> {
+fn ordered_map<S: Serializer, V: Serialize>(
+    fields: &[(String, V)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
     let mut map = s.serialize_map(Some(fields.len()))?;
     for (k, v) in fields {
         map.serialize_entry(k, v)?;

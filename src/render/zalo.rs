@@ -26,7 +26,9 @@ pub const DESCRIPTION_MAX: usize = 300;
 pub const DESCRIPTION_CUT: usize = 250;
 
 /// The HTML tags a `text` item may contain.
-pub const ALLOWED_TAGS: [&str; 14] = ["p", "br", "b", "i", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6"];
+pub const ALLOWED_TAGS: [&str; 14] = [
+    "p", "br", "b", "i", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6",
+];
 
 /// The body of `POST /v2.0/article/create`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -85,12 +87,19 @@ pub enum BodyItem {
 pub fn render(post: &Post, config: &Config) -> Article {
     let description = match &post.zalo.description {
         Some(d) => d.clone(),
-        None => first_paragraph(&post.doc).map_or_else(|| post.title.clone(), |p| truncate_at_word(&p, DESCRIPTION_CUT)),
+        None => first_paragraph(&post.doc).map_or_else(
+            || post.title.clone(),
+            |p| truncate_at_word(&p, DESCRIPTION_CUT),
+        ),
     };
     Article {
         kind: "normal",
         title: zalo_title(post).to_string(),
-        author: post.zalo.author.clone().unwrap_or_else(|| config.zalo.author.clone()),
+        author: post
+            .zalo
+            .author
+            .clone()
+            .unwrap_or_else(|| config.zalo.author.clone()),
         description,
         cover: Cover {
             cover_type: "photo",
@@ -147,14 +156,28 @@ pub fn broadcast_body(id: &str) -> serde_json::Value {
 /// Checks the article against Zalo's limits, pointing at the front-matter line to change.
 pub fn check(post: &Post, fm: &FrontMatter, config: &Config, diags: &mut Vec<Diagnostic>) {
     let article = render(post, config);
-    let title_at = fm.zalo_title.as_ref().or(fm.title.as_ref()).map_or((1, 1), |a| (a.line, a.col));
+    let title_at = fm
+        .zalo_title
+        .as_ref()
+        .or(fm.title.as_ref())
+        .map_or((1, 1), |a| (a.line, a.col));
     let n = char_len(&article.title);
     let shorter = tr(
         "shorten the title, or add a shorter one for Zalo: zalo: { title: \"…\" }",
         "rút gọn tiêu đề, hoặc thêm tiêu đề ngắn cho Zalo: zalo: { title: \"…\" }",
     );
     if n > TITLE_MAX {
-        diags.push(Diagnostic::error(title_at.0, title_at.1, tr(format!("the title is {n} characters; Zalo allows at most {TITLE_MAX}"), format!("tiêu đề dài {n} ký tự; Zalo cho tối đa {TITLE_MAX}"))).fix(shorter));
+        diags.push(
+            Diagnostic::error(
+                title_at.0,
+                title_at.1,
+                tr(
+                    format!("the title is {n} characters; Zalo allows at most {TITLE_MAX}"),
+                    format!("tiêu đề dài {n} ký tự; Zalo cho tối đa {TITLE_MAX}"),
+                ),
+            )
+            .fix(shorter),
+        );
     } else if n > TITLE_WARN {
         diags.push(Diagnostic::warning(title_at.0, title_at.1, tr(format!("the title is {n} characters; Zalo has refused titles this long (limit {TITLE_MAX})"), format!("tiêu đề dài {n} ký tự; Zalo từng từ chối tiêu đề dài như vậy (giới hạn {TITLE_MAX})"))).fix(shorter));
     }
@@ -169,10 +192,21 @@ pub fn check(post: &Post, fm: &FrontMatter, config: &Config, diags: &mut Vec<Dia
     let n = char_len(&article.author);
     if n > ZALO_AUTHOR_MAX {
         let (line, col) = fm.zalo_author.as_ref().map_or((1, 1), |a| (a.line, a.col));
-        diags.push(Diagnostic::error(line, col, tr(format!("zalo.author is {n} characters; Zalo allows at most {ZALO_AUTHOR_MAX}"), format!("zalo.author dài {n} ký tự; Zalo cho tối đa {ZALO_AUTHOR_MAX}"))));
+        diags.push(Diagnostic::error(
+            line,
+            col,
+            tr(
+                format!("zalo.author is {n} characters; Zalo allows at most {ZALO_AUTHOR_MAX}"),
+                format!("zalo.author dài {n} ký tự; Zalo cho tối đa {ZALO_AUTHOR_MAX}"),
+            ),
+        ));
     }
     if article.cover.photo_url.is_empty() {
-        let (line, col) = fm.zalo_cover.as_ref().or(fm.cover.as_ref()).map_or((1, 1), |a| (a.line, a.col));
+        let (line, col) = fm
+            .zalo_cover
+            .as_ref()
+            .or(fm.cover.as_ref())
+            .map_or((1, 1), |a| (a.line, a.col));
         diags.push(Diagnostic::error(line, col, tr("the Zalo article has no cover picture, and Zalo requires one", "bài Zalo chưa có ảnh bìa, Zalo bắt buộc phải có")).fix(tr(
             "add cover: images/….jpg to the front matter, or set zalo.default_cover_url in the config",
             "thêm cover: images/….jpg vào phần đầu, hoặc đặt zalo.default_cover_url trong cấu hình",
@@ -196,7 +230,12 @@ fn cover_url(post: &Post, config: &Config) -> Option<String> {
 /// The article body: consecutive blocks share one `text` item; each image becomes an `image`
 /// item where it stands (images nested in lists, quotes or links follow their block).
 pub fn body(doc: &Document, images: &[Image]) -> Vec<BodyItem> {
-    let mut w = Writer { images, items: Vec::new(), html: String::new(), pending: Vec::new() };
+    let mut w = Writer {
+        images,
+        items: Vec::new(),
+        html: String::new(),
+        pending: Vec::new(),
+    };
     for b in &doc.blocks {
         match b {
             Block::Paragraph(content) => w.paragraph(content),
@@ -310,7 +349,11 @@ impl Writer<'_> {
                             if let Some(hc) = head.get(i) {
                                 self.inlines(hc, &mut h);
                             }
-                            if h.trim().is_empty() { c.trim().to_string() } else { format!("<b>{}:</b> {}", h.trim(), c.trim()) }
+                            if h.trim().is_empty() {
+                                c.trim().to_string()
+                            } else {
+                                format!("<b>{}:</b> {}", h.trim(), c.trim())
+                            }
                         })
                         .collect();
                     out.push_str(&format!("<li>{}</li>", cells.join("; ")));
@@ -355,7 +398,11 @@ impl Writer<'_> {
                     let mut text = String::new();
                     self.inlines(content, &mut text);
                     if is_safe_link(url) {
-                        let text = if text.trim().is_empty() { escape(url) } else { text };
+                        let text = if text.trim().is_empty() {
+                            escape(url)
+                        } else {
+                            text
+                        };
                         out.push_str(&format!("<a href=\"{}\">{text}</a>", escape(url.trim())));
                     } else {
                         out.push_str(&text);
@@ -380,7 +427,10 @@ impl Writer<'_> {
         if let Some(img) = self.images.get(i)
             && let Some(url) = &img.public_url
         {
-            self.items.push(BodyItem::Image { url: url.clone(), caption: img.alt.clone() });
+            self.items.push(BodyItem::Image {
+                url: url.clone(),
+                caption: img.alt.clone(),
+            });
         }
     }
 
@@ -396,7 +446,9 @@ impl Writer<'_> {
 
     fn flush_text(&mut self) {
         if !self.html.is_empty() {
-            self.items.push(BodyItem::Text { content: std::mem::take(&mut self.html) });
+            self.items.push(BodyItem::Text {
+                content: std::mem::take(&mut self.html),
+            });
         }
     }
 }
