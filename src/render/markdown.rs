@@ -161,6 +161,8 @@ impl Builder {
             Event::Code(t) => self.inline(Inline::Code(t.into_string())),
             Event::SoftBreak => self.inline(Inline::SoftBreak),
             Event::HardBreak => self.inline(Inline::HardBreak),
+            // An HTML block was recorded where it starts; its lines need no record of their own.
+            Event::Html(_) if self.in_html_block => {}
             Event::Html(_) => self.doc.raw_html.push(offset),
             Event::InlineHtml(html) => {
                 self.doc.raw_html.push(offset);
