@@ -111,7 +111,10 @@ mod tests {
         assert_eq!(slot("Chủ nhật 09:00"), (Weekday::Sun, "09:00".into()));
         assert_eq!(slot("CN 09:00"), (Weekday::Sun, "09:00".into()));
         // Decomposed input (typed on some keyboards) reads the same.
-        assert_eq!(slot("Thu\u{31b}\u{301} 3 07:00"), (Weekday::Tue, "07:00".into()));
+        assert_eq!(
+            slot("Thu\u{31b}\u{301} 3 07:00"),
+            (Weekday::Tue, "07:00".into())
+        );
     }
 
     #[test]

@@ -1,1 +1,165 @@
+//! Config parsing and validation: every mistake reported with its line and the fix.
 
+use super::*;
+
+const EXAMPLE: &str = include_str!("../../config/loa.toml");
+
+fn errors(text: &str) -> Vec<Diagnostic> {
+    Config::parse(text).expect_err("the config should be refused")
+}
+
+#[test]
+fn the_shipped_example_is_valid() {
+    let c = Config::parse(EXAMPLE).unwrap();
+    assert_eq!(c.timezone, chrono_tz::Asia::Ho_Chi_Minh);
+    assert_eq!(c.language, Language::Vi);
+    assert_eq!(c.schedule.slots.len(), 2);
+    assert_eq!(c.schedule.max_lateness, Duration::from_secs(2 * 86_400));
+    assert_eq!(c.schedule.on_edit, OnEdit::Update);
+    assert_eq!(
+        (c.retry.base_delay, c.retry.max_delay, c.retry.max_attempts),
+        (Duration::from_secs(30), Duration::from_secs(3600), 8)
+    );
+    assert!(c.facebook.enabled && c.zalo.enabled);
+    assert_eq!(c.facebook.api_version, "v25.0");
+    assert_eq!(c.zalo.author, "UBND xã Thanh Kỳ");
+    assert_eq!(
+        c.media.public_base_url.as_deref(),
+        Some("https://example.gov.vn/loa-media/")
+    );
+    assert_eq!(
+        c.targets.facebook,
+        Some(Target {
+            count: 2,
+            per: Per::Week
+        })
+    );
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn an_empty_config_has_defaults_and_no_channel() {
+    let c = Config::parse("").unwrap();
+    assert!(c.enabled_channels().is_empty());
+    assert_eq!(c.posts_dir, PathBuf::from("../posts"));
+}
+
+#[test]
+fn unknown_keys_are_refused_with_their_line() {
+    let e = errors("timezone = \"Asia/Ho_Chi_Minh\"\n[schedule]\nslot = [\"Tue 07:00\"]\n");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].line, 3);
+    assert!(
+        e[0].message.contains("unknown field `slot`"),
+        "{}",
+        e[0].message
+    );
+    assert!(e[0].fix.is_some());
+}
+
+#[test]
+fn secrets_point_to_the_environment() {
+    let e = errors(
+        "[facebook]\npage_id = \"1\"\naccess_token = \"EAAB…\"\n[zalo]\napp_id = \"2\"\napp_secret = \"x\"\n",
+    );
+    assert_eq!(e.len(), 2);
+    assert_eq!((e[0].line, e[0].col), (3, 1));
+    assert!(
+        e[0].fix
+            .as_deref()
+            .unwrap()
+            .contains("LOA_FACEBOOK_PAGE_TOKEN")
+    );
+    assert_eq!(e[1].line, 6);
+    assert!(e[1].fix.as_deref().unwrap().contains("LOA_ZALO_APP_SECRET"));
+    // The secret itself is never repeated back.
+    assert!(e.iter().all(|d| !d.message.contains("EAAB")));
+}
+
+#[test]
+fn every_bad_value_is_reported_at_once() {
+    let text = "timezone = \"Asia/Hanoi_City\"\nlanguage = \"fr\"\n[schedule]\nslots = [\"Tue 07:00\", \"Funday 9:00\"]\nmax_lateness = \"2 weeks-ish\"\non_edit = \"overwrite\"\n[retry]\nbase_delay = \"2h\"\nmax_delay = \"1h\"\nmax_attempts = 0\n[targets]\nzalo = \"often\"\n";
+    let e = errors(text);
+    let lines: Vec<usize> = e.iter().map(|d| d.line).collect();
+    assert_eq!(lines, vec![1, 2, 4, 5, 6, 8, 10, 12], "{e:#?}");
+}
+
+#[test]
+fn durations_slots_and_targets_parse() {
+    let c = Config::parse("[schedule]\nslots = [\"Thứ 5 19h30\", \"Thứ 3 07:00\"]\nmax_lateness = \"12h\"\n[retry]\nbase_delay = \"10s\"\nmax_delay = \"2d\"\n[targets]\nfacebook = \"8/tháng\"\n").unwrap();
+    let slots: Vec<String> = c
+        .schedule
+        .slots
+        .iter()
+        .map(|s| format!("{:?} {}", s.weekday, s.time))
+        .collect();
+    assert_eq!(
+        slots,
+        vec!["Tue 07:00:00", "Thu 19:30:00"],
+        "slots are sorted"
+    );
+    assert_eq!(c.schedule.max_lateness, Duration::from_secs(12 * 3600));
+    assert_eq!(c.retry.max_delay, Duration::from_secs(2 * 86_400));
+    assert_eq!(
+        c.targets.facebook,
+        Some(Target {
+            count: 8,
+            per: Per::Month
+        })
+    );
+}
+
+#[test]
+fn enabled_channels_need_their_ids() {
+    let e = errors("[facebook]\nenabled = true\n[zalo]\napp_id = \"abc\"\n");
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(e[0].message.contains("page_id"));
+    assert!(e[1].message.contains("app_id"));
+    assert_eq!(e[1].line, 4);
+}
+
+#[test]
+fn long_author_and_bad_urls_are_refused() {
+    let author = "Ủy ban nhân dân xã Thanh Kỳ, huyện Như Thanh, tỉnh Thanh Hóa";
+    let e = errors(&format!(
+        "[zalo]\napp_id = \"1\"\nauthor = \"{author}\"\ndefault_cover_url = \"logo.jpg\"\n[facebook]\npage_id = \"1\"\ngraph_url = \"graph.facebook.com\"\n"
+    ));
+    let lines: Vec<usize> = e.iter().map(|d| d.line).collect();
+    assert_eq!(lines, vec![3, 4, 7], "{e:#?}");
+    assert!(e[0].message.contains("at most 50"));
+}
+
+#[test]
+fn plain_http_media_warns_except_on_this_machine() {
+    let c = Config::parse("[media]\npublic_base_url = \"http://example.gov.vn/m\"\n").unwrap();
+    assert_eq!(c.warnings.len(), 1);
+    assert_eq!(
+        c.media.public_base_url.as_deref(),
+        Some("http://example.gov.vn/m/"),
+        "a slash is added"
+    );
+    let c = Config::parse("[media]\npublic_base_url = \"http://127.0.0.1:8080/m/\"\n").unwrap();
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let e = errors("timezone = \"Asia/Ho_Chi_Minh\"\n[schedule\n");
+    assert_eq!(e[0].line, 2);
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("config")).unwrap();
+    let path = dir.path().join("config/loa.toml");
+    std::fs::write(&path, "posts_dir = \"../bai-viet\"\ndata_dir = \"data\"\n").unwrap();
+    let c = Config::from_file(&path).unwrap();
+    assert_eq!(c.posts_dir, dir.path().join("bai-viet"));
+    assert_eq!(c.data_dir, dir.path().join("config/data"));
+}
+
+#[test]
+fn a_bom_from_notepad_is_fine() {
+    assert!(Config::parse("\u{feff}language = \"en\"\n").is_ok());
+}
