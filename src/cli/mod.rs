@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
-use crate::i18n::{set_language, tr};
+use crate::i18n::{Language, set_language, tr};
 
 /// loa: publish the commune's news to Zalo OA and Facebook from a folder of Markdown posts.
 #[derive(Debug, Parser)]
@@ -85,6 +85,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 
 /// Loads and validates the config, printing its problems; `Err` holds the exit code.
 fn load_config(path: &Path, err: &mut dyn Write) -> Result<Config, u8> {
+    // Speak the config's language even about the config's own problems.
+    set_language(std::fs::read_to_string(path).map_or(Language::Vi, |t| Config::peek_language(&t)));
     match Config::from_file(path) {
         Ok(config) => {
             set_language(config.language);
@@ -97,14 +99,16 @@ fn load_config(path: &Path, err: &mut dyn Write) -> Result<Config, u8> {
                 crate::paths::display(&path).display(),
                 tr("cannot read the config", "không đọc được tệp cấu hình"),
             );
-            let _ = writeln!(
-                err,
-                "{}",
-                tr(
-                    "loa looks for config/loa.toml in the current folder; give another with --config FILE or LOA_CONFIG",
-                    "loa tìm config/loa.toml trong thư mục hiện tại; chỉ định tệp khác bằng --config TỆP hoặc LOA_CONFIG",
-                )
-            );
+            if path == Path::new(DEFAULT_CONFIG_PATH) {
+                let _ = writeln!(
+                    err,
+                    "{}",
+                    tr(
+                        "loa looks for config/loa.toml in the current folder; give another with --config FILE or LOA_CONFIG",
+                        "loa tìm config/loa.toml trong thư mục hiện tại; chỉ định tệp khác bằng --config TỆP hoặc LOA_CONFIG",
+                    )
+                );
+            }
             Err(2)
         }
         Err(ConfigError::Invalid(problems)) => {

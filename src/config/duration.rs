@@ -12,7 +12,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         // A bare number is ambiguous (seconds? minutes?): ask for the unit instead of guessing.
         return Err(format!("`{s}` has no unit"));
     }
-    humantime::parse_duration(s).map_err(|e| format!("`{s}` is not a duration ({e})"))
+    // humantime's own message lists units loa does not document; say it plainly instead.
+    humantime::parse_duration(s).map_err(|_| format!("`{s}` is not a duration"))
 }
 
 #[cfg(test)]

@@ -286,6 +286,19 @@ impl Config {
         .validate(raw)
     }
 
+    /// The language a config text asks for, read even from a config that is otherwise invalid, so
+    /// that its problems can be told in that language. The default is Vietnamese.
+    pub fn peek_language(text: &str) -> Language {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let asked = toml::de::DeTable::parse(text).ok().and_then(|t| {
+            match t.get_ref().get("language").map(Spanned::get_ref) {
+                Some(toml::de::DeValue::String(s)) if s.as_ref() == "en" => Some(Language::En),
+                _ => None,
+            }
+        });
+        asked.unwrap_or(Language::Vi)
+    }
+
     /// The channels switched on in this config, in a fixed order.
     pub fn enabled_channels(&self) -> Vec<crate::channel::Channel> {
         use crate::channel::Channel;

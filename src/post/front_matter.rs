@@ -91,7 +91,7 @@ pub fn parse(yaml: &str, first_line: usize) -> Result<FrontMatter, Diagnostic> {
         return Ok(FrontMatter::default());
     }
     let raw: RawFrontMatter =
-        serde_saphyr::from_str(yaml).map_err(|e| yaml_error(&e, first_line))?;
+        serde_saphyr::from_str(yaml).map_err(|e| yaml_error(&e, yaml, first_line))?;
     let at = |loc: &serde_saphyr::Location| {
         let line = usize::try_from(loc.line()).unwrap_or(1).max(1);
         let col = usize::try_from(loc.column()).unwrap_or(1).max(1);
@@ -156,40 +156,130 @@ fn find_tab_indent(yaml: &str, first_line: usize) -> Option<Diagnostic> {
     })
 }
 
-fn yaml_error(e: &serde_saphyr::Error, first_line: usize) -> Diagnostic {
-    let (line, col) = e.location().map_or((first_line, 1), |loc| {
-        let line = usize::try_from(loc.line()).unwrap_or(0);
+fn yaml_error(e: &serde_saphyr::Error, yaml: &str, first_line: usize) -> Diagnostic {
+    let (rel_line, col) = e.location().map_or((1, 1), |loc| {
+        let line = usize::try_from(loc.line()).unwrap_or(1).max(1);
         let col = usize::try_from(loc.column()).unwrap_or(1).max(1);
-        (line.max(1) + first_line - 1, col)
+        (line, col)
     });
-    let message = clean_yaml_message(&e.without_snippet().to_string());
-    let fix = if message.contains("unknown field") {
-        Some(tr(
-            "the keys are: title, publish_at, channels, tags, cover, draft, facebook (link), zalo (title, description, author, cover, broadcast)",
-            "các khóa hợp lệ: title, publish_at, channels, tags, cover, draft, facebook (link), zalo (title, description, author, cover, broadcast)",
-        ))
-    } else if message.contains("duplicate") {
-        Some(tr(
-            "keep only one of the two lines",
-            "chỉ giữ một trong hai dòng",
-        ))
+    let line = rel_line + first_line - 1;
+    let raw = clean_yaml_message(&e.without_snippet().to_string());
+    // The key written on the offending line, to name it in the message.
+    let key = yaml
+        .lines()
+        .nth(rel_line - 1)
+        .and_then(|l| l.split_once(':'))
+        .map(|(k, _)| k.trim().trim_start_matches("- ").to_string())
+        .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
+    let key = key.as_deref().unwrap_or("?");
+    let (message, fix): (String, &str) = if raw.contains("unknown field") {
+        (
+            format!("YAML: {raw}"),
+            tr(
+                "the keys are: title, publish_at, channels, tags, cover, draft, facebook (link), zalo (title, description, author, cover, broadcast)",
+                "các khóa hợp lệ: title, publish_at, channels, tags, cover, draft, facebook (link), zalo (title, description, author, cover, broadcast)",
+            ),
+        )
+    } else if raw.contains("duplicate") {
+        (
+            tr(
+                format!("the key `{key}` appears twice"),
+                format!("khóa `{key}` xuất hiện hai lần"),
+            ),
+            tr(
+                "keep only one of the two lines",
+                "chỉ giữ một trong hai dòng",
+            ),
+        )
+    } else if raw.contains("unclosed bracket") || raw.contains("unclosed flow") {
+        (
+            tr(
+                format!("the list of `{key}` is not closed"),
+                format!("danh sách của `{key}` chưa đóng"),
+            ),
+            tr(
+                "close the list with `]` on the same line, e.g. tags: [a, b]",
+                "đóng danh sách bằng `]` trên cùng dòng, ví dụ tags: [a, b]",
+            ),
+        )
+    } else if raw.contains("unclosed quote") || raw.contains("unterminated") {
+        (
+            tr(
+                format!("the quoted text of `{key}` is not closed"),
+                format!("đoạn chữ trong ngoặc kép của `{key}` chưa đóng"),
+            ),
+            tr(
+                "add the closing quote `\"` at the end of the text",
+                "thêm dấu `\"` ở cuối đoạn chữ",
+            ),
+        )
+    } else if raw.contains("invalid boolean") || raw.contains("expected a boolean") {
+        (
+            tr(
+                format!("`{key}` must be true or false"),
+                format!("`{key}` phải là true hoặc false"),
+            ),
+            tr("write true or false", "ghi true hoặc false"),
+        )
+    } else if raw.contains("sequence") && raw.contains("single value") {
+        (
+            tr(
+                format!("`{key}` takes one value, not a list"),
+                format!("`{key}` chỉ nhận một giá trị, không phải danh sách"),
+            ),
+            tr(
+                "write it as key: value, e.g. title: \"…\"",
+                "ghi dạng khóa: giá trị, ví dụ title: \"…\"",
+            ),
+        )
+    } else if raw.contains("expected mapping")
+        || raw.contains("invalid type: sequence")
+        || raw.contains("invalid type: string") && rel_line == 1
+    {
+        (
+            tr(
+                "the front matter must be `key: value` lines",
+                "phần đầu phải gồm các dòng `khóa: giá trị`",
+            )
+            .to_string(),
+            tr(
+                "write e.g. title: \"…\" on its own line",
+                "ví dụ ghi title: \"…\" trên một dòng",
+            ),
+        )
+    } else if raw.contains("did not find expected key")
+        || raw.contains("mapping values are not allowed")
+    {
+        (
+            tr(
+                "this line's indentation or `:` does not fit the lines above",
+                "thụt lề hoặc dấu `:` của dòng này không khớp các dòng trên",
+            )
+            .to_string(),
+            tr(
+                "start top-level keys at the first column, and put text containing `:` in quotes",
+                "khóa cấp ngoài cùng bắt đầu từ cột đầu tiên; đặt chữ có dấu `:` trong ngoặc kép",
+            ),
+        )
     } else {
-        Some(tr(
-            "check this line: `key: value`, one per line; put text containing `:` or `#` in quotes",
-            "kiểm tra dòng này: mỗi dòng một `khóa: giá trị`; đặt chữ có dấu `:` hoặc `#` trong ngoặc kép",
-        ))
+        (
+            format!("YAML: {raw}"),
+            tr(
+                "check this line: `key: value`, one per line; put text containing `:` or `#` in quotes",
+                "kiểm tra dòng này: mỗi dòng một `khóa: giá trị`; đặt chữ có dấu `:` hoặc `#` trong ngoặc kép",
+            ),
+        )
     };
-    Diagnostic {
-        fix: fix.map(str::to_string),
-        ..Diagnostic::error(line, col, message)
-    }
+    Diagnostic::error(line, col, message).fix(fix)
 }
 
-/// The parser's message without its own location suffix (loa prints `path:line:col` itself).
+/// The parser's message without its own location suffix or its advice to programmers (loa prints
+/// `path:line:col` itself, and the officer cannot set parser options).
 fn clean_yaml_message(msg: &str) -> String {
     let first = msg.lines().next().unwrap_or(msg).trim();
     let cut = first.find(" at line ").map_or(first, |i| &first[..i]);
-    format!("YAML: {}", cut.trim_end_matches('.'))
+    let cut = cut.find(", set ").map_or(cut, |i| &cut[..i]);
+    cut.trim_end_matches('.').to_string()
 }
 
 /// Any YAML scalar read as text: `title: 2026` is the text "2026", not a type error.

@@ -229,7 +229,10 @@ fn zalo_url(
     let Some(rel) = paths::relative_slash(path, &config.posts_dir) else {
         diags.push(
             Diagnostic::error(line, col, tr(format!("image `{src}` is outside the posts folder, so it has no public address for Zalo"), format!("ảnh `{src}` nằm ngoài thư mục bài viết nên không có địa chỉ công khai cho Zalo")))
-                .fix(tr("move the image into the posts folder, e.g. posts/images/", "chuyển ảnh vào thư mục bài viết, ví dụ posts/images/")),
+                .fix({
+                    let folder = paths::display(&config.posts_dir.join("images")).display().to_string();
+                    tr(format!("move the image into the posts folder, e.g. {folder}/"), format!("chuyển ảnh vào thư mục bài viết, ví dụ {folder}/"))
+                }),
         );
         return None;
     };

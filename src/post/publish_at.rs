@@ -145,8 +145,8 @@ fn parse_day_first(s: &str) -> Result<NaiveDateTime, BadTime> {
                 format!("`{date}` có tháng {month}: ngày viết theo thứ tự ngày/tháng/năm"),
             ),
             fix: tr(
-                format!("write {month:02}/{day:02}/{year}"),
-                format!("ghi {month:02}/{day:02}/{year}"),
+                format!("write {month:02}/{day:02}/{year} {time}"),
+                format!("ghi {month:02}/{day:02}/{year} {time}"),
             ),
         });
     }
@@ -207,7 +207,7 @@ mod tests {
     fn us_order_is_refused_with_the_swap() {
         let e = parse_publish_at("12/25/2026 07:00", VN).unwrap_err();
         assert!(e.message.contains("month 25"), "{}", e.message);
-        assert_eq!(e.fix, "write 25/12/2026");
+        assert_eq!(e.fix, "write 25/12/2026 07:00");
     }
 
     #[test]

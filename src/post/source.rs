@@ -53,8 +53,8 @@ pub fn read_post_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
             ),
         )
         .fix(tr(
-            "keep only the text in the .md file and put images in posts/images/",
-            "chỉ để chữ trong tệp .md, đặt ảnh vào thư mục posts/images/",
+            "keep only the text in the .md file, and put images in an images/ folder beside it",
+            "chỉ để chữ trong tệp .md, đặt ảnh vào thư mục images/ bên cạnh",
         )));
     }
     Ok(bytes)
