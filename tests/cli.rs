@@ -1,0 +1,137 @@
+//! The command line as the officer uses it: `loa preview` on the sample posts, and messages in
+//! the config's language.
+
+mod common;
+
+use assert_cmd::Command;
+
+fn loa() -> Command {
+    let mut cmd = Command::cargo_bin("loa").unwrap();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("LOA_CONFIG");
+    cmd
+}
+
+fn preview_json(post: &str) -> serde_json::Value {
+    let out = loa()
+        .args(["preview", post, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("preview prints JSON")
+}
+
+#[test]
+fn preview_json_has_plain_facebook_text_and_allowed_zalo_html() {
+    let doc = preview_json("posts/2026-12-01-chuyen-doi-so-la-gi.md");
+    let fb = &doc["channels"]["facebook"]["requests"][0];
+    assert_eq!(fb["method"], "POST");
+    assert_eq!(fb["path"], "/v25.0/123456789012345/feed");
+    let message = fb["form"]["message"].as_str().unwrap();
+    for leftover in ["**", "](", "\n# ", "<"] {
+        assert!(
+            !message.contains(leftover),
+            "{leftover:?} left in {message}"
+        );
+    }
+    assert!(message.starts_with("Chuyển đổi số là gì"), "{message}");
+
+    let create = &doc["channels"]["zalo"]["requests"][0];
+    assert_eq!(create["path"], "/v2.0/article/create");
+    let article = &create["json"];
+    assert_eq!(article["status"], "show");
+    assert_eq!(article["cover"]["cover_type"], "photo");
+    for item in article["body"].as_array().unwrap() {
+        if item["type"] == "text" {
+            for (tag, _) in common::tags(item["content"].as_str().unwrap()) {
+                assert!(
+                    loa::render::zalo::ALLOWED_TAGS.contains(&tag.as_str()),
+                    "<{tag}>"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        doc["channels"]["zalo"]["requests"][1]["path"],
+        "/v2.0/article/verify"
+    );
+}
+
+#[test]
+fn preview_json_of_a_photo_post_uploads_the_file() {
+    let doc = preview_json("posts/2026-12-08-wifi-nha-van-hoa.md");
+    let fb = &doc["channels"]["facebook"]["requests"][0];
+    assert_eq!(fb["path"], "/v25.0/123456789012345/photos");
+    assert_eq!(fb["multipart"]["source"]["content_type"], "image/png");
+    assert_eq!(
+        fb["multipart"]["source"]["file"],
+        "posts/images/wifi-nha-van-hoa.png"
+    );
+    // This post asks for a broadcast: the third Zalo request sends the article to followers.
+    assert_eq!(
+        doc["channels"]["zalo"]["requests"][2]["path"],
+        "/v2.0/oa/message"
+    );
+}
+
+#[test]
+fn preview_of_a_facebook_only_post_has_no_zalo() {
+    let doc = preview_json("posts/2026-12-15-thanh-toan-khong-dung-tien-mat.md");
+    assert!(doc["channels"].get("zalo").is_none());
+    assert_eq!(doc["publish_at"], "2026-12-15T07:00:00+07:00");
+    assert_eq!(doc["timezone"], "Asia/Ho_Chi_Minh");
+}
+
+#[test]
+fn the_officer_reads_vietnamese() {
+    // The shipped config says language = "vi".
+    let out = loa().arg("check").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Đã kiểm tra 5 bài: 0 lỗi, 0 cảnh báo"));
+
+    let text = loa()
+        .args(["preview", "posts/2026-12-01-chuyen-doi-so-la-gi.md"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Đăng lúc: khung giờ trống kế tiếp (Thứ 3 07:00, Thứ 5 07:00)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("══ Zalo ══") && text.contains("Tiêu đề:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn preview_of_a_broken_post_fails_with_its_problems() {
+    let out = loa()
+        .args([
+            "--config",
+            "tests/fixtures/bad.toml",
+            "preview",
+            "tests/fixtures/bad/us-date.md",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("us-date.md:3:13: error:"));
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(
+        loa().arg("frobnicate").output().unwrap().status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        loa().args(["preview"]).output().unwrap().status.code(),
+        Some(2)
+    );
+}
