@@ -161,3 +161,18 @@ fn check_lines_survive_windows_line_endings() {
     let l = read("\u{feff}---\r\ntitle: x\r\nchannels: [myspace]\r\n---\r\nBody\r\n");
     assert_eq!(places(&l), vec![(3, 11, "Error".into())]);
 }
+
+#[test]
+fn facebook_text_over_its_limit_is_refused() {
+    let body = "Bà con thân mến. ".repeat(4_000);
+    let l = read(&format!(
+        "---\ntitle: x\nchannels: [facebook]\n---\n{body}\n"
+    ));
+    assert_eq!(
+        places(&l),
+        vec![(1, 1, "Error".into())],
+        "{:#?}",
+        l.problems
+    );
+    assert!(l.problems[0].diagnostic.message.contains("63206"));
+}

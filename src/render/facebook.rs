@@ -73,8 +73,30 @@ pub fn render(post: &Post) -> FacebookPost {
     }
 }
 
+/// Facebook's reported limit on a post's text, in characters.
+pub const MESSAGE_MAX: usize = 63_206;
+
 /// Checks what Facebook-specific rules `post` breaks.
 pub fn check(post: &Post, fm: &FrontMatter, diags: &mut Vec<Diagnostic>) {
+    let n = crate::text::char_len(&render(post).message);
+    if n > MESSAGE_MAX {
+        diags.push(
+            Diagnostic::error(
+                1,
+                1,
+                tr(
+                    format!(
+                        "the Facebook text is {n} characters; Facebook takes at most {MESSAGE_MAX}"
+                    ),
+                    format!("nội dung Facebook dài {n} ký tự; Facebook nhận tối đa {MESSAGE_MAX}"),
+                ),
+            )
+            .fix(tr(
+                "split the post in two, or publish this one on Zalo only: channels: [zalo]",
+                "tách thành hai bài, hoặc chỉ đăng lên Zalo: channels: [zalo]",
+            )),
+        );
+    }
     if let Some(l) = &fm.facebook_link
         && !photos(post).is_empty()
     {
