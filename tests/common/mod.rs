@@ -38,3 +38,4 @@ pub fn tags(html: &str) -> Vec<(String, String)> {
     }
     out
 }
+pub mod fake;

@@ -1,0 +1,69 @@
+//! The one clock the engine reads. In service it is the system's wall clock; in tests and the
+//! offline demo it follows tokio's clock from a chosen start, so a paused runtime can run a week
+//! of schedule in seconds.
+
+use chrono::{DateTime, Utc};
+
+/// Longest single sleep on the system clock: the wall clock can jump (NTP, a laptop waking from
+/// suspend) while tokio's monotonic timer does not see it, so long waits are re-checked.
+const MAX_SYSTEM_SLEEP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Wall-clock time for the engine.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    virtual_start: Option<(DateTime<Utc>, tokio::time::Instant)>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock {
+            virtual_start: None,
+        }
+    }
+
+    /// A clock that reads `start` now and then advances with tokio's (possibly paused) time.
+    /// Must be created inside the runtime whose time it follows.
+    pub fn starting_at(start: DateTime<Utc>) -> Clock {
+        Clock {
+            virtual_start: Some((start, tokio::time::Instant::now())),
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self.virtual_start {
+            None => Utc::now(),
+            Some((wall, at)) => {
+                let elapsed = tokio::time::Instant::now().saturating_duration_since(at);
+                wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
+            }
+        }
+    }
+
+    /// Sleeps until `t` (or, on the system clock, at most ten minutes: the caller re-checks).
+    pub async fn sleep_until(&self, t: DateTime<Utc>) {
+        let wait = (t - self.now()).to_std().unwrap_or_default();
+        let wait = if self.virtual_start.is_none() {
+            wait.min(MAX_SYSTEM_SLEEP)
+        } else {
+            wait
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn virtual_time_follows_tokio() {
+        let start = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = Clock::starting_at(start);
+        clock.sleep_until(start + chrono::Duration::days(2)).await;
+        assert_eq!(clock.now(), start + chrono::Duration::days(2));
+    }
+}

@@ -1,0 +1,729 @@
+//! The delivery engine: it keeps the store in line with the posts folder, gives weekly slots,
+//! and publishes each due delivery exactly once through its channel's [`Publisher`].
+//!
+//! Invariants (see ARCHITECTURE.md): an attempt is committed before its request is sent; a
+//! platform id is committed as soon as it is known; after an ambiguous answer or a crash, the
+//! platform is asked before anything is created again.
+
+pub mod clock;
+pub mod commands;
+pub mod retry;
+pub mod slots;
+pub mod sync;
+pub mod transitions;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::channel::Channel;
+use crate::config::Config;
+use crate::publisher::{BoxFuture, Job, ProgressSink, Publisher};
+use crate::store::{self, ChannelRecord, Delivery, State, Store, StoreError};
+
+pub use clock::Clock;
+pub use sync::SyncReport;
+use transitions::ChannelEffect;
+
+/// Requests in flight at once, over all channels.
+pub const GLOBAL_CONCURRENCY: usize = 4;
+/// Requests in flight at once on one channel.
+pub const CHANNEL_CONCURRENCY: usize = 2;
+
+/// An engine error: the store failed (the disk is full, the file is locked, …).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store said no.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A blocking task died.
+    #[error("internal task failed: {0}")]
+    Join(String),
+}
+
+/// Engine result.
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// The delivery engine.
+pub struct Engine {
+    store: Arc<Mutex<Store>>,
+    config: Arc<Config>,
+    publishers: BTreeMap<Channel, Arc<dyn Publisher>>,
+    clock: Clock,
+    wake: Arc<Notify>,
+    global: Arc<Semaphore>,
+    per_channel: BTreeMap<Channel, Arc<Semaphore>>,
+    /// Deliveries with a task running, so a dispatch pass never starts a second one.
+    in_flight: Mutex<BTreeSet<i64>>,
+}
+
+/// Which request a ready delivery needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Work {
+    /// Publish (after a reconciliation when one is owed).
+    Publish,
+    /// Update the published post.
+    Update,
+}
+
+impl Engine {
+    /// An engine over `store`, publishing through `publishers` (one per channel it serves).
+    pub fn new(
+        store: Store,
+        config: Config,
+        publishers: Vec<Arc<dyn Publisher>>,
+        clock: Clock,
+    ) -> Engine {
+        let publishers: BTreeMap<Channel, Arc<dyn Publisher>> =
+            publishers.into_iter().map(|p| (p.channel(), p)).collect();
+        let per_channel = publishers
+            .keys()
+            .map(|c| (*c, Arc::new(Semaphore::new(CHANNEL_CONCURRENCY))))
+            .collect();
+        Engine {
+            store: Arc::new(Mutex::new(store)),
+            config: Arc::new(config),
+            publishers,
+            clock,
+            wake: Arc::new(Notify::new()),
+            global: Arc::new(Semaphore::new(GLOBAL_CONCURRENCY)),
+            per_channel,
+            in_flight: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The configuration the engine runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The engine's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Wakes the dispatcher (a file changed, a command queued something).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs `f` on the store in a blocking thread: SQLite with `synchronous = FULL` waits for the
+    /// disk, which must not stall the async workers.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> store::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))?;
+        Ok(out?)
+    }
+
+    /// Start-up after any stop, clean or not: requests that were in flight may have reached the
+    /// platform, so their deliveries must reconcile before anything is sent again.
+    pub async fn recover(&self) -> Result<usize> {
+        let now = self.clock.now();
+        self.with_store(move |s| {
+            s.close_dangling_attempts(now)?;
+            let mut n = 0;
+            for mut d in s.deliveries()? {
+                let mut changed = false;
+                if d.state == State::Publishing {
+                    d.state = State::RetryWait;
+                    d.needs_reconcile = true;
+                    d.next_attempt_at = Some(now);
+                    changed = true;
+                    n += 1;
+                }
+                if d.update_state.as_deref() == Some("sending") {
+                    // Updates are idempotent: sending again is safe.
+                    d.update_state = Some("pending".into());
+                    changed = true;
+                }
+                if changed {
+                    s.save_delivery(&d)?;
+                }
+            }
+            // A new process may have a new token: give channels that waited for one a new chance.
+            for mut c in s.channels()? {
+                if c.health == "needs_reauth" {
+                    c.health = "ok".into();
+                    c.reason = None;
+                    s.set_channel(&c)?;
+                }
+            }
+            Ok(n)
+        })
+        .await
+    }
+
+    /// Brings the store in line with the posts folder, gives slots, marks missed deliveries.
+    pub async fn sync(&self) -> Result<SyncReport> {
+        let config = self.config.clone();
+        let now = self.clock.now();
+        let report = self
+            .with_store(move |s| {
+                let report = sync::sync(s, &config, now)?;
+                bookkeeping(s, &config, now)?;
+                Ok(report)
+            })
+            .await?;
+        tracing::info!(?report, "posts folder synced");
+        self.wake();
+        Ok(report)
+    }
+
+    /// Slot bookkeeping and missed deliveries, also run periodically by the service.
+    pub async fn bookkeeping(&self) -> Result<()> {
+        let config = self.config.clone();
+        let now = self.clock.now();
+        self.with_store(move |s| bookkeeping(s, &config, now))
+            .await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Deliveries ready now, with the work each needs, skipping paused channels and channels
+    /// this engine has no publisher for.
+    async fn ready(&self) -> Result<Vec<(Delivery, Work)>> {
+        let now = self.clock.now();
+        let served: BTreeSet<Channel> = self.publishers.keys().copied().collect();
+        self.with_store(move |s| {
+            let blocked = blocked_channels(s, now)?;
+            let mut out: Vec<(Delivery, Work)> = s
+                .deliveries()?
+                .into_iter()
+                .filter(|d| served.contains(&d.channel) && !blocked.contains(&d.channel))
+                .filter_map(|d| {
+                    let work = match (d.state, d.update_state.as_deref()) {
+                        (State::Scheduled | State::RetryWait, _)
+                            if d.ready_at().is_some_and(|t| t <= now) =>
+                        {
+                            Work::Publish
+                        }
+                        (State::Published, Some("pending"))
+                            if d.next_attempt_at.is_none_or(|t| t <= now) =>
+                        {
+                            Work::Update
+                        }
+                        _ => return None,
+                    };
+                    Some((d, work))
+                })
+                .collect();
+            out.sort_by_key(|(d, _)| d.ready_at());
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The next moment something may become ready, if any.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let now = self.clock.now();
+        let served: BTreeSet<Channel> = self.publishers.keys().copied().collect();
+        self.with_store(move |s| {
+            let channels: BTreeMap<Channel, ChannelRecord> =
+                s.channels()?.into_iter().map(|c| (c.channel, c)).collect();
+            let next = s
+                .deliveries()?
+                .into_iter()
+                .filter(|d| served.contains(&d.channel))
+                .filter_map(|d| {
+                    let at = match (d.state, d.update_state.as_deref()) {
+                        (State::Scheduled | State::RetryWait, _) => d.ready_at()?,
+                        (State::Published, Some("pending")) => d.next_attempt_at.unwrap_or(now),
+                        _ => return None,
+                    };
+                    let channel = channels.get(&d.channel);
+                    if channel.is_some_and(|c| c.health == "needs_reauth") {
+                        return None;
+                    }
+                    let paused = channel.and_then(|c| c.paused_until).unwrap_or(at);
+                    Some(at.max(paused))
+                })
+                .min();
+            Ok(next)
+        })
+        .await
+    }
+
+    /// Starts every ready delivery the concurrency limits allow, into `tasks`. Returns how many
+    /// started; `skip` holds deliveries already handled in this pass (for `run --once`).
+    async fn dispatch(
+        self: &Arc<Self>,
+        tasks: &mut JoinSet<()>,
+        skip: &mut BTreeSet<i64>,
+    ) -> Result<usize> {
+        let mut started = 0;
+        for (d, work) in self.ready().await? {
+            if skip.contains(&d.id)
+                || self
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .contains(&d.id)
+            {
+                continue;
+            }
+            let Ok(global) = self.global.clone().try_acquire_owned() else {
+                break;
+            };
+            let Some(channel_permit) = self
+                .per_channel
+                .get(&d.channel)
+                .and_then(|s| s.clone().try_acquire_owned().ok())
+            else {
+                continue;
+            };
+            skip.insert(d.id);
+            self.in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(d.id);
+            started += 1;
+            let engine = self.clone();
+            tasks.spawn(async move {
+                let _permits = (global, channel_permit);
+                if let Err(e) = engine.handle(d.id, work).await {
+                    tracing::error!(delivery = d.id, error = %e, "delivery attempt could not be recorded");
+                }
+                engine.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&d.id);
+                engine.wake();
+            });
+        }
+        Ok(started)
+    }
+
+    /// One pass for `loa run --once`: one attempt at every delivery ready now; returns how many.
+    pub async fn run_once(self: &Arc<Self>) -> Result<usize> {
+        let mut tasks = JoinSet::new();
+        let mut done = BTreeSet::new();
+        loop {
+            let started = self.dispatch(&mut tasks, &mut done).await?;
+            if started == 0 && tasks.is_empty() {
+                break;
+            }
+            // Wait for one to finish, freeing permits, then look again.
+            tasks.join_next().await;
+        }
+        Ok(done.len())
+    }
+
+    /// The service loop: sleeps until the next due moment or a wake-up, dispatches, repeats; on
+    /// `shutdown`, stops starting requests and gives those in flight up to 10 s (what is still
+    /// running then is left for the next start's reconciliation).
+    pub async fn run(
+        self: Arc<Self>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<()> {
+        tokio::pin!(shutdown);
+        let mut tasks = JoinSet::new();
+        loop {
+            let mut fresh = BTreeSet::new();
+            self.dispatch(&mut tasks, &mut fresh).await?;
+            let now = self.clock.now();
+            let next = self.next_due().await?;
+            // Work that is ready but did not start is waiting for a permit: a finishing task
+            // wakes the loop, so sleeping on a past time would only spin.
+            let timer = match next {
+                Some(t) if t > now => Some(t),
+                Some(_) if tasks.is_empty() => Some(now + chrono::Duration::seconds(1)),
+                _ => None,
+            };
+            let sleep = async {
+                match timer {
+                    Some(t) => self.clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wake.notified() => {}
+                () = sleep => {}
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        tracing::info!(in_flight = tasks.len(), "stopping: no new requests");
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "requests still in flight after 10 s are left for reconciliation at the next start"
+            );
+            tasks.abort_all();
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, id: i64, work: Work) -> Result<()> {
+        match work {
+            Work::Publish => self.publish(id).await,
+            Work::Update => self.update(id).await,
+        }
+    }
+
+    async fn job(&self, d: &Delivery) -> Result<std::result::Result<Job, String>> {
+        let post_id = d.post_id.clone();
+        let record = self.with_store(move |s| s.post(&post_id)).await?;
+        let Some(record) = record else {
+            return Ok(Err("the post is no longer in the store".into()));
+        };
+        let path = self.config.posts_dir.join(&record.path);
+        let loaded = crate::post::load_bytes(&path, record.content.as_bytes(), &self.config);
+        let Some(post) = loaded.post else {
+            let problems: Vec<String> = loaded
+                .problems
+                .iter()
+                .filter(|p| p.is_error())
+                .map(ToString::to_string)
+                .collect();
+            return Ok(Err(problems.join("; ")));
+        };
+        Ok(Ok(Job {
+            delivery_id: d.id,
+            post,
+            due_at: d.due_at.unwrap_or_else(|| self.clock.now()),
+            progress: d.progress.clone(),
+            progress_sink: Arc::new(StoreProgress {
+                store: self.store.clone(),
+                delivery_id: d.id,
+            }),
+        }))
+    }
+
+    async fn content_hash(&self, post_id: &str) -> Result<String> {
+        let id = post_id.to_string();
+        Ok(self
+            .with_store(move |s| s.post(&id))
+            .await?
+            .map(|p| p.content_hash)
+            .unwrap_or_default())
+    }
+
+    async fn publish(&self, id: i64) -> Result<()> {
+        let Some(current) = self.with_store(move |s| s.delivery(id)).await? else {
+            return Ok(());
+        };
+        let first_kind = if current.needs_reconcile {
+            "reconcile"
+        } else {
+            "create"
+        };
+        let now = self.clock.now();
+        // The attempt is committed before any request leaves.
+        let Some((mut d, mut attempt)) = self
+            .with_store(move |s| s.claim(id, first_kind, now))
+            .await?
+        else {
+            return Ok(());
+        };
+        let publisher = self.publishers[&d.channel].clone();
+        let hash = self.content_hash(&d.post_id).await?;
+        let job = match self.job(&d).await? {
+            Ok(job) => job,
+            Err(problems) => {
+                let outcome = crate::publisher::Outcome::Permanent { message: problems };
+                transitions::after_create(
+                    &mut d,
+                    &outcome,
+                    self.clock.now(),
+                    &hash,
+                    &self.config.retry,
+                    fastrand::f64(),
+                );
+                return self
+                    .finish(attempt, outcome.class(), None, outcome.message(), d)
+                    .await;
+            }
+        };
+
+        if d.needs_reconcile {
+            let since = self.reconcile_window(d.id).await?;
+            let found = publisher.reconcile(&job, since).await;
+            let create = transitions::after_reconcile(
+                &mut d,
+                &found,
+                self.clock.now(),
+                &hash,
+                &self.config.retry,
+                true,
+                fastrand::f64(),
+            );
+            let (class, remote, message) = reconcile_record(&found);
+            if !create {
+                tracing::info!(delivery = d.id, result = class, "reconciled");
+                return self
+                    .finish(attempt, class, remote.as_deref(), message.as_deref(), d)
+                    .await;
+            }
+            self.finish(attempt, class, None, None, d.clone()).await?;
+            let now = self.clock.now();
+            attempt = self
+                .with_store(move |s| s.begin_attempt(id, "create", now))
+                .await?;
+        }
+
+        let outcome = publisher.publish(&job).await;
+        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "publish attempt");
+        let effect = transitions::after_create(
+            &mut d,
+            &outcome,
+            self.clock.now(),
+            &hash,
+            &self.config.retry,
+            fastrand::f64(),
+        );
+        let remote = match &outcome {
+            crate::publisher::Outcome::Published { remote_id } => Some(remote_id.clone()),
+            _ => None,
+        };
+        self.finish(
+            attempt,
+            outcome.class(),
+            remote.as_deref(),
+            outcome.message(),
+            d.clone(),
+        )
+        .await?;
+        self.channel_effect(d.channel, effect).await?;
+
+        if matches!(outcome, crate::publisher::Outcome::Ambiguous { .. }) {
+            // Ask the platform now, with the create's own window; nothing is re-sent before that.
+            let now = self.clock.now();
+            let attempt = self
+                .with_store(move |s| s.begin_attempt(id, "reconcile", now))
+                .await?;
+            let since = self.reconcile_window(d.id).await?;
+            let found = publisher.reconcile(&job, since).await;
+            transitions::after_reconcile(
+                &mut d,
+                &found,
+                self.clock.now(),
+                &hash,
+                &self.config.retry,
+                false,
+                fastrand::f64(),
+            );
+            let (class, remote, message) = reconcile_record(&found);
+            tracing::info!(
+                delivery = d.id,
+                result = class,
+                "reconciled after an ambiguous answer"
+            );
+            self.finish(attempt, class, remote.as_deref(), message.as_deref(), d)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn update(&self, id: i64) -> Result<()> {
+        let now = self.clock.now();
+        let Some((mut d, attempt)) = self.with_store(move |s| s.claim_update(id, now)).await?
+        else {
+            return Ok(());
+        };
+        let publisher = self.publishers[&d.channel].clone();
+        let hash = self.content_hash(&d.post_id).await?;
+        let outcome = match (self.job(&d).await?, d.remote_id.clone()) {
+            (Ok(job), Some(remote_id)) => publisher.update(&job, &remote_id).await,
+            (Err(problems), _) => crate::publisher::Outcome::Permanent { message: problems },
+            (_, None) => crate::publisher::Outcome::Permanent {
+                message: "no platform id to update".into(),
+            },
+        };
+        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "update attempt");
+        let effect = transitions::after_update(
+            &mut d,
+            &outcome,
+            self.clock.now(),
+            &hash,
+            &self.config.retry,
+            fastrand::f64(),
+        );
+        self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
+            .await?;
+        self.channel_effect(d.channel, effect).await
+    }
+
+    /// A reconciliation looks from two minutes before the newest create attempt (clock skew).
+    async fn reconcile_window(&self, id: i64) -> Result<DateTime<Utc>> {
+        let fallback = self.clock.now() - chrono::Duration::days(1);
+        let started = self.with_store(move |s| s.last_create_started(id)).await?;
+        Ok(started.map_or(fallback, |t| t - chrono::Duration::minutes(2)))
+    }
+
+    async fn finish(
+        &self,
+        attempt: i64,
+        class: &str,
+        remote: Option<&str>,
+        message: Option<&str>,
+        d: Delivery,
+    ) -> Result<()> {
+        let (class, remote, message) = (
+            class.to_string(),
+            remote.map(String::from),
+            message.map(String::from),
+        );
+        let now = self.clock.now();
+        self.with_store(move |s| {
+            s.finish_attempt(
+                attempt,
+                &class,
+                remote.as_deref(),
+                message.as_deref(),
+                &d,
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn channel_effect(&self, channel: Channel, effect: ChannelEffect) -> Result<()> {
+        let record = match effect {
+            ChannelEffect::None => return Ok(()),
+            ChannelEffect::Pause { until, reason } => {
+                tracing::warn!(%channel, %until, %reason, "channel paused");
+                ChannelRecord {
+                    channel,
+                    health: "rate_limited".into(),
+                    paused_until: Some(until),
+                    reason: Some(reason),
+                }
+            }
+            ChannelEffect::NeedsReauth { reason } => {
+                tracing::warn!(%channel, %reason, "channel needs a new token");
+                ChannelRecord {
+                    channel,
+                    health: "needs_reauth".into(),
+                    paused_until: None,
+                    reason: Some(reason),
+                }
+            }
+        };
+        self.with_store(move |s| s.set_channel(&record)).await
+    }
+}
+
+fn reconcile_record(
+    found: &crate::publisher::Reconciled,
+) -> (&'static str, Option<String>, Option<String>) {
+    use crate::publisher::Reconciled;
+    match found {
+        Reconciled::Found { remote_id } => ("found", Some(remote_id.clone()), None),
+        Reconciled::Absent => ("absent", None, None),
+        Reconciled::Unknown { message } => ("unknown", None, Some(message.clone())),
+    }
+}
+
+/// Channels that may not be sent to now: paused, or waiting for a token.
+fn blocked_channels(s: &Store, now: DateTime<Utc>) -> store::Result<BTreeSet<Channel>> {
+    Ok(s.channels()?
+        .into_iter()
+        .filter(|c| c.health == "needs_reauth" || c.paused_until.is_some_and(|t| t > now))
+        .map(|c| c.channel)
+        .collect())
+}
+
+/// Gives slots to deliveries waiting for one (file-name order), and marks as missed the
+/// deliveries overdue by more than `max_lateness` that were never tried.
+pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Result<()> {
+    let posts: BTreeMap<String, String> =
+        s.all_posts()?.into_iter().map(|p| (p.id, p.path)).collect();
+    let mut all = s.deliveries()?;
+    all.sort_by(|a, b| posts.get(&a.post_id).cmp(&posts.get(&b.post_id)));
+    let lateness = chrono::Duration::from_std(config.schedule.max_lateness).unwrap_or_default();
+    for i in 0..all.len() {
+        let d = &all[i];
+        if d.state == State::Scheduled && d.slotted && d.due_at.is_none() {
+            let taken: Vec<DateTime<Utc>> = all
+                .iter()
+                .filter(|o| {
+                    o.channel == d.channel
+                        && !matches!(o.state, State::Cancelled | State::Failed | State::Missed)
+                })
+                .filter_map(|o| o.due_at)
+                .collect();
+            if let Some(slot) =
+                slots::next_free(&config.schedule.slots, config.timezone, now, &taken)
+            {
+                all[i].due_at = Some(slot);
+                s.save_delivery(&all[i])?;
+            }
+        } else if matches!(d.state, State::Scheduled | State::RetryWait)
+            && d.attempts == 0
+            && d.due_at.is_some_and(|due| now - due > lateness)
+        {
+            let due = d
+                .due_at
+                .map(|t| {
+                    t.with_timezone(&config.timezone)
+                        .format("%Y-%m-%d %H:%M %Z")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            all[i].state = State::Missed;
+            all[i].last_error = Some(crate::i18n::tr(
+                format!(
+                    "missed: it was due {due} and loa was not running; `loa retry` publishes it now"
+                ),
+                format!(
+                    "lỡ lịch: bài đến hạn lúc {due} khi loa không chạy; `loa retry` để đăng ngay"
+                ),
+            ));
+            s.save_delivery(&all[i])?;
+        }
+    }
+    Ok(())
+}
+
+/// Saves a publisher's in-flight token straight to the store.
+struct StoreProgress {
+    store: Arc<Mutex<Store>>,
+    delivery_id: i64,
+}
+
+impl ProgressSink for StoreProgress {
+    fn save<'a>(&'a self, progress: &'a str) -> BoxFuture<'a, std::result::Result<(), String>> {
+        Box::pin(async move {
+            let store = self.store.clone();
+            let (id, progress) = (self.delivery_id, progress.to_string());
+            let saved = tokio::task::spawn_blocking(move || {
+                store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .save_progress(id, &progress)
+            })
+            .await;
+            match saved {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}
+
+/// Opens the store at `data_dir/loa.db`, creating the folder (mode 0700 on Unix: it will hold
+/// the token store).
+pub fn open_store(data_dir: &Path) -> std::io::Result<Store> {
+    std::fs::create_dir_all(data_dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Store::open(&data_dir.join("loa.db")).map_err(std::io::Error::other)
+}

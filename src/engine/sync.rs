@@ -1,0 +1,345 @@
+//! The posts folder → the store. Every change (and start-up) rescans the whole folder and brings
+//! the store in line with it, so a missed or reordered file event can never leave a wrong state:
+//!
+//! - a new file becomes a post with a delivery per channel (none while it has errors or is a
+//!   draft; fixing it makes it deliverable);
+//! - an edit changes what will be sent; after publishing, it queues an update (`on_edit`);
+//! - a deleted file cancels what is not yet published and touches nothing on the platform;
+//! - a renamed or moved file (same content) is the same post: nothing is published again.
+//!
+//! loa only reads here: nothing under `posts_dir` is ever written, moved or deleted.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::channel::Channel;
+use crate::config::{Config, OnEdit};
+use crate::post::{self, Post, PublishAt, discover};
+use crate::store::{self, Delivery, PostRecord, State, Store};
+
+/// What a sync changed, for logs and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// New posts (paths).
+    pub added: Vec<String>,
+    /// Edited posts.
+    pub edited: Vec<String>,
+    /// Renamed or moved posts, as (from, to).
+    pub renamed: Vec<(String, String)>,
+    /// Posts whose file is gone.
+    pub removed: Vec<String>,
+    /// Posts with errors.
+    pub invalid: Vec<String>,
+}
+
+/// One file as read now.
+struct Scanned {
+    rel: String,
+    hash: String,
+    content: String,
+    post: Option<Post>,
+    problems: Vec<String>,
+}
+
+/// Reads the folder and brings the store in line, in one transaction.
+pub fn sync(store: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Result<SyncReport> {
+    let scanned = scan(config);
+    store.in_transaction(|store| apply(store, config, scanned, now))
+}
+
+fn scan(config: &Config) -> Vec<Scanned> {
+    discover::find_posts(&config.posts_dir)
+        .into_iter()
+        .filter_map(|path| {
+            let rel = crate::paths::relative_slash(&path, &config.posts_dir)?;
+            let bytes = match post::source::read_post_bytes(&path) {
+                Ok(b) => b,
+                // Vanished between listing and reading: the next event rescans.
+                Err(_) if !path.exists() => return None,
+                Err(d) => {
+                    // Unreadable (too large, no permission): no content to match renames by.
+                    let hash = content_hash(format!("unreadable:{rel}").as_bytes());
+                    return Some(Scanned {
+                        hash,
+                        content: String::new(),
+                        post: None,
+                        problems: vec![d.message],
+                        rel,
+                    });
+                }
+            };
+            let loaded = post::load_bytes(&path, &bytes, config);
+            let problems: Vec<String> = loaded
+                .problems
+                .iter()
+                .filter(|p| p.is_error())
+                .map(ToString::to_string)
+                .collect();
+            let content = post::source::decode(&bytes).unwrap_or_default();
+            Some(Scanned {
+                hash: content_hash(if content.is_empty() {
+                    &bytes
+                } else {
+                    content.as_bytes()
+                }),
+                content,
+                post: loaded.post,
+                problems,
+                rel,
+            })
+        })
+        .collect()
+}
+
+/// sha256 of a post's normalized text, hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn apply(
+    store: &mut Store,
+    config: &Config,
+    scanned: Vec<Scanned>,
+    now: DateTime<Utc>,
+) -> store::Result<SyncReport> {
+    let mut report = SyncReport::default();
+    let known: BTreeMap<String, PostRecord> = store
+        .present_posts()?
+        .into_iter()
+        .map(|p| (p.path.clone(), p))
+        .collect();
+    let scanned_paths: BTreeSet<&str> = scanned.iter().map(|s| s.rel.as_str()).collect();
+    // Posts whose file is not where it was: deleted, or renamed to a path met below.
+    let mut vanished: Vec<PostRecord> = known
+        .values()
+        .filter(|p| !scanned_paths.contains(p.path.as_str()))
+        .cloned()
+        .collect();
+    // The first post seen with a given text owns it; a later copy is held back, because
+    // publishing it would put the same text out twice.
+    let mut owners: BTreeMap<String, (DateTime<Utc>, String)> = BTreeMap::new();
+    for p in known
+        .values()
+        .filter(|p| scanned_paths.contains(p.path.as_str()))
+    {
+        let entry = owners
+            .entry(p.content_hash.clone())
+            .or_insert((p.first_seen_at, p.path.clone()));
+        if (p.first_seen_at, &p.path) < (entry.0, &entry.1) {
+            *entry = (p.first_seen_at, p.path.clone());
+        }
+    }
+
+    for file in &scanned {
+        let (mut record, change) = if let Some(record) = known.get(&file.rel) {
+            let edited = record.content_hash != file.hash;
+            if edited {
+                report.edited.push(file.rel.clone());
+            }
+            (
+                record_for(file, record.id.clone(), record.first_seen_at),
+                Change::Same(record.clone()),
+            )
+        } else if let Some(old) = take_renamed(store, &mut vanished, &file.hash)? {
+            report.renamed.push((old.path.clone(), file.rel.clone()));
+            (
+                record_for(file, old.id.clone(), old.first_seen_at),
+                Change::Moved,
+            )
+        } else {
+            report.added.push(file.rel.clone());
+            (
+                record_for(file, new_id(&file.rel, &file.hash, now), now),
+                Change::New,
+            )
+        };
+        let owner = owners
+            .entry(file.hash.clone())
+            .or_insert((record.first_seen_at, file.rel.clone()));
+        if owner.1 != file.rel && record.problems.is_none() {
+            record.problems = Some(vec![crate::i18n::tr(
+                format!(
+                    "same content as {}: a copy is not published twice (change it, or delete one of the two)",
+                    owner.1
+                ),
+                format!(
+                    "trùng nội dung với {}: bản sao không được đăng lần hai (sửa lại, hoặc xóa một trong hai tệp)",
+                    owner.1
+                ),
+            )]);
+        }
+        match change {
+            Change::Same(old) => {
+                if *old != record {
+                    store.update_post(&record, now)?;
+                }
+            }
+            Change::Moved => store.update_post(&record, now)?,
+            Change::New => store.insert_post(&record, now)?,
+        }
+        align_deliveries(store, config, &record, file)?;
+        if record.problems.is_some() {
+            report.invalid.push(file.rel.clone());
+        }
+    }
+
+    for gone in vanished {
+        store.mark_absent(&gone.id, now)?;
+        for mut d in store.deliveries_of(&gone.id)? {
+            if matches!(d.state, State::Scheduled | State::RetryWait) {
+                cancel(&mut d, "deleted");
+                store.save_delivery(&d)?;
+            }
+        }
+        report.removed.push(gone.path);
+    }
+    Ok(report)
+}
+
+/// How a scanned file relates to the store.
+enum Change {
+    /// Known at this path (possibly edited).
+    Same(Box<PostRecord>),
+    /// A known post that was renamed or moved here.
+    Moved,
+    /// A new post.
+    New,
+}
+
+/// A vanished post (this scan) or an absent one (earlier scans) with the same content.
+fn take_renamed(
+    store: &Store,
+    vanished: &mut Vec<PostRecord>,
+    hash: &str,
+) -> store::Result<Option<PostRecord>> {
+    if let Some(i) = vanished.iter().position(|p| p.content_hash == hash) {
+        return Ok(Some(vanished.remove(i)));
+    }
+    Ok(store.absent_posts_with_hash(hash)?.into_iter().next())
+}
+
+fn new_id(rel: &str, hash: &str, now: DateTime<Utc>) -> String {
+    let seed = format!("{rel}\n{hash}\n{}", store::ts(now));
+    content_hash(seed.as_bytes())[..12].to_string()
+}
+
+fn record_for(file: &Scanned, id: String, first_seen_at: DateTime<Utc>) -> PostRecord {
+    let meta = match &file.post {
+        Some(p) => json!({
+            "publish_at": match p.publish_at {
+                None => serde_json::Value::Null,
+                Some(PublishAt::Now) => json!("now"),
+                Some(PublishAt::At(t)) => json!(t.to_rfc3339()),
+            },
+            "channels": p.channels,
+            "tags": p.tags,
+            "draft": p.draft,
+        }),
+        None => json!({}),
+    };
+    PostRecord {
+        id,
+        path: file.rel.clone(),
+        content_hash: file.hash.clone(),
+        content: file.content.clone(),
+        title: file
+            .post
+            .as_ref()
+            .map(|p| p.title.clone())
+            .unwrap_or_default(),
+        meta,
+        problems: if file.post.is_some() && file.problems.is_empty() {
+            None
+        } else {
+            Some(file.problems.clone())
+        },
+        present: true,
+        first_seen_at,
+    }
+}
+
+fn cancel(d: &mut Delivery, reason: &str) {
+    d.state = State::Cancelled;
+    d.cancel_reason = Some(reason.to_string());
+    d.next_attempt_at = None;
+}
+
+/// Where the post's own schedule puts a delivery: (due_at, from a slot).
+fn schedule_of(post: &Post, record: &PostRecord) -> (Option<DateTime<Utc>>, bool) {
+    match post.publish_at {
+        Some(PublishAt::At(t)) => (Some(t.with_timezone(&Utc)), false),
+        Some(PublishAt::Now) => (Some(record.first_seen_at), false),
+        None => (None, true),
+    }
+}
+
+/// Makes the post's deliveries match what the file now asks for.
+fn align_deliveries(
+    store: &mut Store,
+    config: &Config,
+    record: &PostRecord,
+    file: &Scanned,
+) -> store::Result<()> {
+    let usable = file.post.as_ref().filter(|_| record.problems.is_none());
+    let wanted: Vec<Channel> = usable
+        .filter(|p| !p.draft)
+        .map(|p| p.channels.clone())
+        .unwrap_or_default();
+    let reason = match usable {
+        None => "invalid",
+        Some(p) if p.draft => "draft",
+        Some(_) => "channel",
+    };
+    let existing = store.deliveries_of(&record.id)?;
+    for mut d in existing.clone() {
+        let before = d.clone();
+        if let Some(post) = usable.filter(|_| wanted.contains(&d.channel)) {
+            let (due_at, slotted) = schedule_of(post, record);
+            if d.state == State::Cancelled && d.cancel_reason.as_deref() != Some("officer") {
+                d.state = State::Scheduled;
+                d.cancel_reason = None;
+                d.failures = 0;
+                d.last_error = None;
+                d.next_attempt_at = None;
+            }
+            if matches!(d.state, State::Scheduled | State::RetryWait)
+                && (d.slotted != slotted || (!slotted && d.due_at != due_at))
+            {
+                // The officer changed when it goes out. A slot already given keeps its place.
+                d.due_at = due_at;
+                d.slotted = slotted;
+            }
+            let changed_since_published = d
+                .published_hash
+                .as_deref()
+                .is_some_and(|h| h != record.content_hash);
+            if d.state == State::Published
+                && changed_since_published
+                && config.schedule.on_edit == OnEdit::Update
+                && d.update_state.as_deref() != Some("sending")
+            {
+                d.update_state = Some("pending".into());
+                d.failures = 0;
+                d.next_attempt_at = None;
+            }
+        } else if matches!(d.state, State::Scheduled | State::RetryWait) {
+            cancel(&mut d, reason);
+        }
+        if d != before {
+            store.save_delivery(&d)?;
+        }
+    }
+    if let Some(post) = usable {
+        for channel in wanted {
+            if !existing.iter().any(|d| d.channel == channel) {
+                let (due_at, slotted) = schedule_of(post, record);
+                store.insert_delivery(&record.id, channel, due_at, slotted)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! How the engine talks to a platform: the [`Publisher`] trait and the outcome classes every
+//! platform answer is sorted into.
+//!
+//! The engine decides *when*; a publisher decides *how*, and must classify every answer. The
+//! classes are the same for Facebook and Zalo (see `shared/api/*.md`, "Outcome classes").
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::channel::Channel;
+use crate::post::Post;
+
+/// A boxed future, so that publishers can live behind `dyn Publisher`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What one request to a platform came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The post is on the platform with this id.
+    Published {
+        /// The platform's id (Facebook `{page}_{post}`, Zalo article id).
+        remote_id: String,
+    },
+    /// A passing failure: try again after the backoff (or after `retry_after` if the platform
+    /// said how long).
+    Transient {
+        /// The platform's words.
+        message: String,
+        /// The platform's own wait, when it gave one.
+        retry_after: Option<Duration>,
+    },
+    /// The whole channel must wait until `until`.
+    RateLimited {
+        /// The platform's words.
+        message: String,
+        /// No request on this channel before this time.
+        until: DateTime<Utc>,
+    },
+    /// The channel needs a new token; its deliveries wait (they are not failed).
+    AuthExpired {
+        /// The platform's words, and what the officer must do.
+        message: String,
+    },
+    /// The platform refused this post for good.
+    Permanent {
+        /// The platform's own message, shown to the officer.
+        message: String,
+    },
+    /// The request may have taken effect (timeout, dropped connection, 5xx on a create): the
+    /// engine reconciles before anything is sent again.
+    Ambiguous {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The class's name, as stored with the attempt.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Outcome::Published { .. } => "published",
+            Outcome::Transient { .. } => "transient",
+            Outcome::RateLimited { .. } => "rate_limited",
+            Outcome::AuthExpired { .. } => "auth_expired",
+            Outcome::Permanent { .. } => "permanent",
+            Outcome::Ambiguous { .. } => "ambiguous",
+        }
+    }
+
+    /// The platform's words, if any.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Outcome::Published { .. } => None,
+            Outcome::Transient { message, .. }
+            | Outcome::RateLimited { message, .. }
+            | Outcome::AuthExpired { message }
+            | Outcome::Permanent { message }
+            | Outcome::Ambiguous { message } => Some(message),
+        }
+    }
+}
+
+/// What looking for a post on the platform found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reconciled {
+    /// It is there, with this id.
+    Found {
+        /// The platform's id.
+        remote_id: String,
+    },
+    /// It is certainly not there: creating it is safe.
+    Absent,
+    /// loa cannot tell (the listing failed, or the platform may still be processing).
+    Unknown {
+        /// Why.
+        message: String,
+    },
+}
+
+/// Saves a platform's in-flight token durably, before the publisher goes on (Zalo's create
+/// returns a processing token that must survive a crash so the next try verifies, not creates).
+pub trait ProgressSink: Send + Sync {
+    /// Commits `progress` for this delivery; returns once it is on disk, or why it could not.
+    fn save<'a>(&'a self, progress: &'a str) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// One attempt's worth of work for a publisher.
+pub struct Job {
+    /// The delivery's row id.
+    pub delivery_id: i64,
+    /// The post, validated, as stored.
+    pub post: Post,
+    /// When the delivery was due (for native scheduling on the platform).
+    pub due_at: DateTime<Utc>,
+    /// A token saved by an earlier attempt, if any (resume with it; never create again).
+    pub progress: Option<String>,
+    /// Where to save a new token.
+    pub progress_sink: Arc<dyn ProgressSink>,
+}
+
+/// A platform client, as the engine sees it.
+pub trait Publisher: Send + Sync {
+    /// Which channel this is.
+    fn channel(&self) -> Channel;
+
+    /// Publishes the job's post (or resumes with `job.progress`).
+    fn publish<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome>;
+
+    /// Updates the published post `remote_id` with the job's (edited) post.
+    fn update<'a>(&'a self, job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome>;
+
+    /// Looks for the job's post on the platform, created at or after `since`.
+    fn reconcile<'a>(&'a self, job: &'a Job, since: DateTime<Utc>) -> BoxFuture<'a, Reconciled>;
+}

@@ -1,0 +1,683 @@
+//! The durable store: SQLite at `data_dir/loa.db`. Only this module speaks SQL.
+//!
+//! WAL with `synchronous = FULL`: an office PC loses power, and a commit that returned must still be
+//! there afterwards, because loa sends a platform request only after its attempt is committed.
+
+mod migrations;
+
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::channel::Channel;
+
+pub use migrations::MIGRATIONS;
+
+/// A store error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The database was written by a newer loa.
+    #[error(
+        "the database is at schema {found}, newer than this loa knows ({known}); use the newer loa"
+    )]
+    TooNew {
+        /// Schema version in the file.
+        found: usize,
+        /// Newest version this build knows.
+        known: usize,
+    },
+}
+
+/// Store result.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where a delivery stands (CONTRACT.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Waiting for its time.
+    Scheduled,
+    /// A request is (or may be) in flight.
+    Publishing,
+    /// Waiting to try again.
+    RetryWait,
+    /// On the platform.
+    Published,
+    /// loa cannot tell whether the platform has it; `loa retry --force` decides.
+    Unconfirmed,
+    /// Gave up; `last_error` says why.
+    Failed,
+    /// Overdue by more than `max_lateness`; not published.
+    Missed,
+    /// Will not be published.
+    Cancelled,
+}
+
+impl State {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Scheduled => "scheduled",
+            State::Publishing => "publishing",
+            State::RetryWait => "retry_wait",
+            State::Published => "published",
+            State::Unconfirmed => "unconfirmed",
+            State::Failed => "failed",
+            State::Missed => "missed",
+            State::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> State {
+        match s {
+            "publishing" => State::Publishing,
+            "retry_wait" => State::RetryWait,
+            "published" => State::Published,
+            "unconfirmed" => State::Unconfirmed,
+            "failed" => State::Failed,
+            "missed" => State::Missed,
+            "cancelled" => State::Cancelled,
+            _ => State::Scheduled,
+        }
+    }
+
+    /// States that may still lead to a publication without the officer stepping in.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            State::Scheduled | State::Publishing | State::RetryWait
+        )
+    }
+}
+
+/// A post as the store knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostRecord {
+    /// Stable id.
+    pub id: String,
+    /// Path under `posts_dir`, `/`-separated.
+    pub path: String,
+    /// sha256 of the normalized text.
+    pub content_hash: String,
+    /// The normalized text that was read.
+    pub content: String,
+    /// Title (may be empty for an invalid post).
+    pub title: String,
+    /// Parsed front matter, as JSON.
+    pub meta: serde_json::Value,
+    /// Problems, when the post is invalid.
+    pub problems: Option<Vec<String>>,
+    /// Whether the file is still there.
+    pub present: bool,
+    /// When loa first saw it.
+    pub first_seen_at: DateTime<Utc>,
+}
+
+/// One post on one channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// Row id.
+    pub id: i64,
+    /// The post.
+    pub post_id: String,
+    /// The channel.
+    pub channel: Channel,
+    /// Where it stands.
+    pub state: State,
+    /// When it is due; `None` while waiting for a slot.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Whether `due_at` is a weekly slot.
+    pub slotted: bool,
+    /// Requests made.
+    pub attempts: u32,
+    /// Attempts counted against `retry.max_attempts`.
+    pub failures: u32,
+    /// When the next try is due.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The platform's id once published.
+    pub remote_id: Option<String>,
+    /// When it was published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Content hash of what is on the platform.
+    pub published_hash: Option<String>,
+    /// A platform's in-flight token, kept so a retry resumes instead of re-creating.
+    pub progress: Option<String>,
+    /// The next try must first look on the platform.
+    pub needs_reconcile: bool,
+    /// Reconciliations that could not decide.
+    pub reconcile_tries: u32,
+    /// An update of the published post: `pending`, `sending` or `failed`.
+    pub update_state: Option<String>,
+    /// The last error, in the platform's words where it gave some.
+    pub last_error: Option<String>,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
+}
+
+impl Delivery {
+    /// When this delivery may next be tried: its retry time, else its due time.
+    pub fn ready_at(&self) -> Option<DateTime<Utc>> {
+        match (self.next_attempt_at, self.due_at) {
+            (Some(n), Some(d)) => Some(n.max(d)),
+            (n, d) => n.or(d),
+        }
+    }
+}
+
+/// A channel's health.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelRecord {
+    /// The channel.
+    pub channel: Channel,
+    /// `ok`, `rate_limited` or `needs_reauth`.
+    pub health: String,
+    /// No request before this time.
+    pub paused_until: Option<DateTime<Utc>>,
+    /// Why, in the platform's words.
+    pub reason: Option<String>,
+}
+
+/// One request made (or being made).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// Row id.
+    pub id: i64,
+    /// `create`, `update` or `reconcile`.
+    pub kind: String,
+    /// When the request was about to be sent.
+    pub started_at: DateTime<Utc>,
+    /// Outcome class, `None` while in flight (or if loa died during it).
+    pub outcome: Option<String>,
+    /// The platform's words.
+    pub message: Option<String>,
+}
+
+/// Formats a time the way the store keeps it: UTC, fixed width, so text order is time order.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+const DELIVERY_COLUMNS: &str = "id, post_id, channel, state, due_at, slotted, attempts, failures, next_attempt_at, remote_id, \
+     published_at, published_hash, progress, needs_reconcile, reconcile_tries, update_state, last_error, cancel_reason";
+
+fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
+    let channel: String = r.get(2)?;
+    let state: String = r.get(3)?;
+    Ok(Delivery {
+        id: r.get(0)?,
+        post_id: r.get(1)?,
+        channel: Channel::parse(&channel).unwrap_or(Channel::Facebook),
+        state: State::parse(&state),
+        due_at: parse_ts(r.get(4)?),
+        slotted: r.get(5)?,
+        attempts: r.get(6)?,
+        failures: r.get(7)?,
+        next_attempt_at: parse_ts(r.get(8)?),
+        remote_id: r.get(9)?,
+        published_at: parse_ts(r.get(10)?),
+        published_hash: r.get(11)?,
+        progress: r.get(12)?,
+        needs_reconcile: r.get(13)?,
+        reconcile_tries: r.get(14)?,
+        update_state: r.get(15)?,
+        last_error: r.get(16)?,
+        cancel_reason: r.get(17)?,
+    })
+}
+
+const POST_COLUMNS: &str =
+    "id, path, content_hash, content, title, meta, problems, present, first_seen_at";
+
+fn post_from_row(r: &Row<'_>) -> rusqlite::Result<PostRecord> {
+    let meta: String = r.get(5)?;
+    let problems: Option<String> = r.get(6)?;
+    Ok(PostRecord {
+        id: r.get(0)?,
+        path: r.get(1)?,
+        content_hash: r.get(2)?,
+        content: r.get(3)?,
+        title: r.get(4)?,
+        meta: serde_json::from_str(&meta).unwrap_or_default(),
+        problems: problems.and_then(|p| serde_json::from_str(&p).ok()),
+        present: r.get(7)?,
+        first_seen_at: parse_ts(r.get(8)?).unwrap_or_default(),
+    })
+}
+
+/// The store. Methods that change several rows do so in one transaction.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store> {
+        Self::setup(Connection::open(path)?)
+    }
+
+    /// An empty in-memory store, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let found = usize::try_from(found).unwrap_or(0);
+        if found > MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                found,
+                known: MIGRATIONS.len(),
+            });
+        }
+        migrations::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// `PRAGMA integrity_check` answers `ok`.
+    pub fn integrity_ok(&self) -> Result<bool> {
+        let answer: String = self
+            .conn
+            .pragma_query_value(None, "integrity_check", |r| r.get(0))?;
+        Ok(answer == "ok")
+    }
+
+    // ---- posts
+
+    /// Every post whose file is present, by path.
+    pub fn present_posts(&self) -> Result<Vec<PostRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE present = 1 ORDER BY path"
+        ))?;
+        let rows = stmt.query_map([], post_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every post, present or not, by path.
+    pub fn all_posts(&self) -> Result<Vec<PostRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {POST_COLUMNS} FROM posts ORDER BY path, first_seen_at"
+        ))?;
+        let rows = stmt.query_map([], post_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Posts whose file is gone and whose content hash is `hash`: candidates for a rename.
+    pub fn absent_posts_with_hash(&self, hash: &str) -> Result<Vec<PostRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE present = 0 AND content_hash = ?1 ORDER BY updated_at DESC"
+        ))?;
+        let rows = stmt.query_map([hash], post_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A post by id.
+    pub fn post(&self, id: &str) -> Result<Option<PostRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {POST_COLUMNS} FROM posts WHERE id = ?1"),
+                [id],
+                post_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Adds a post.
+    pub fn insert_post(&mut self, p: &PostRecord, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO posts (id, path, content_hash, content, title, meta, problems, present, first_seen_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                p.id,
+                p.path,
+                p.content_hash,
+                p.content,
+                p.title,
+                p.meta.to_string(),
+                p.problems.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default()),
+                p.present,
+                ts(p.first_seen_at),
+                ts(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces a post's content, path and problems (an edit, a rename, or a re-check).
+    pub fn update_post(&mut self, p: &PostRecord, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE posts SET path = ?2, content_hash = ?3, content = ?4, title = ?5, meta = ?6, problems = ?7,
+                 present = ?8, updated_at = ?9 WHERE id = ?1",
+            params![
+                p.id,
+                p.path,
+                p.content_hash,
+                p.content,
+                p.title,
+                p.meta.to_string(),
+                p.problems.as_ref().map(|v| serde_json::to_string(v).unwrap_or_default()),
+                p.present,
+                ts(now)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Marks a post's file as gone.
+    pub fn mark_absent(&mut self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE posts SET present = 0, updated_at = ?2 WHERE id = ?1",
+            params![id, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    // ---- deliveries
+
+    /// Every delivery, in post path then channel order.
+    pub fn deliveries(&self) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries ORDER BY post_id, channel"
+        ))?;
+        let rows = stmt.query_map([], delivery_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A post's deliveries.
+    pub fn deliveries_of(&self, post_id: &str) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id = ?1 ORDER BY channel"
+        ))?;
+        let rows = stmt.query_map([post_id], delivery_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One delivery.
+    pub fn delivery(&self, id: i64) -> Result<Option<Delivery>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
+                [id],
+                delivery_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Adds a delivery in `scheduled`.
+    pub fn insert_delivery(
+        &mut self,
+        post_id: &str,
+        channel: Channel,
+        due_at: Option<DateTime<Utc>>,
+        slotted: bool,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO deliveries (post_id, channel, state, due_at, slotted) VALUES (?1, ?2, 'scheduled', ?3, ?4)",
+            params![post_id, channel.name(), due_at.map(ts), slotted],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Writes every mutable field of `d` (the engine decides; the store keeps).
+    pub fn save_delivery(&mut self, d: &Delivery) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, attempts = ?5, failures = ?6, next_attempt_at = ?7,
+                 remote_id = ?8, published_at = ?9, published_hash = ?10, progress = ?11, needs_reconcile = ?12,
+                 reconcile_tries = ?13, update_state = ?14, last_error = ?15, cancel_reason = ?16
+             WHERE id = ?1",
+            params![
+                d.id,
+                d.state.as_str(),
+                d.due_at.map(ts),
+                d.slotted,
+                d.attempts,
+                d.failures,
+                d.next_attempt_at.map(ts),
+                d.remote_id,
+                d.published_at.map(ts),
+                d.published_hash,
+                d.progress,
+                d.needs_reconcile,
+                d.reconcile_tries,
+                d.update_state,
+                d.last_error,
+                d.cancel_reason
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Atomically moves a ready delivery to `publishing` and records the attempt about to be
+    /// made, in one committed transaction. Returns `None` when another task claimed it first or
+    /// it is no longer ready. Nothing may be sent before this returns.
+    pub fn claim(
+        &mut self,
+        id: i64,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Delivery, i64)>> {
+        let tx = self.conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE deliveries SET state = 'publishing',
+                 attempts = attempts + (CASE WHEN ?2 = 'reconcile' THEN 0 ELSE 1 END)
+             WHERE id = ?1 AND state IN ('scheduled', 'retry_wait')",
+            params![id, kind],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
+            params![id, kind, ts(now)],
+        )?;
+        let attempt = tx.last_insert_rowid();
+        let d = tx.query_row(
+            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
+            [id],
+            delivery_from_row,
+        )?;
+        tx.commit()?;
+        Ok(Some((d, attempt)))
+    }
+
+    /// Atomically takes a pending update of a published post (`update_state` pending → sending)
+    /// and records its attempt, committed before the request is sent.
+    pub fn claim_update(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<(Delivery, i64)>> {
+        let tx = self.conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE deliveries SET update_state = 'sending', attempts = attempts + 1
+             WHERE id = ?1 AND state = 'published' AND update_state = 'pending'",
+            [id],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, 'update', ?2)",
+            params![id, ts(now)],
+        )?;
+        let attempt = tx.last_insert_rowid();
+        let d = tx.query_row(
+            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
+            [id],
+            delivery_from_row,
+        )?;
+        tx.commit()?;
+        Ok(Some((d, attempt)))
+    }
+
+    /// Records an attempt made while the delivery is already held (an update of a published
+    /// post, or a create right after a reconciliation found nothing). Committed before sending.
+    pub fn begin_attempt(
+        &mut self,
+        delivery_id: i64,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
+            params![delivery_id, kind, ts(now)],
+        )?;
+        let id = tx.last_insert_rowid();
+        if kind != "reconcile" {
+            tx.execute(
+                "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1",
+                [delivery_id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Closes an attempt and saves the delivery's new state, together.
+    pub fn finish_attempt(
+        &mut self,
+        attempt_id: i64,
+        outcome: &str,
+        remote_id: Option<&str>,
+        message: Option<&str>,
+        d: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE attempts SET finished_at = ?2, outcome = ?3, remote_id = ?4, message = ?5 WHERE id = ?1",
+            params![attempt_id, ts(now), outcome, remote_id, message],
+        )?;
+        tx.execute(
+            "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, failures = ?5, next_attempt_at = ?6,
+                 remote_id = ?7, published_at = ?8, published_hash = ?9, progress = ?10, needs_reconcile = ?11,
+                 reconcile_tries = ?12, update_state = ?13, last_error = ?14, cancel_reason = ?15
+             WHERE id = ?1",
+            params![
+                d.id,
+                d.state.as_str(),
+                d.due_at.map(ts),
+                d.slotted,
+                d.failures,
+                d.next_attempt_at.map(ts),
+                d.remote_id,
+                d.published_at.map(ts),
+                d.published_hash,
+                d.progress,
+                d.needs_reconcile,
+                d.reconcile_tries,
+                d.update_state,
+                d.last_error,
+                d.cancel_reason
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Saves a platform's in-flight token at once (e.g. Zalo's create token), so that a crash
+    /// after this point resumes with it instead of creating again.
+    pub fn save_progress(&mut self, delivery_id: i64, progress: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET progress = ?2 WHERE id = ?1",
+            params![delivery_id, progress],
+        )?;
+        Ok(())
+    }
+
+    /// The attempts of a delivery, oldest first.
+    pub fn attempts_of(&self, delivery_id: i64) -> Result<Vec<AttemptRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, kind, started_at, outcome, message FROM attempts WHERE delivery_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([delivery_id], |r| {
+            Ok(AttemptRecord {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                started_at: parse_ts(r.get(2)?).unwrap_or_default(),
+                outcome: r.get(3)?,
+                message: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The newest create attempt's start: the window a reconciliation searches from.
+    pub fn last_create_started(&self, delivery_id: i64) -> Result<Option<DateTime<Utc>>> {
+        let s: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT started_at FROM attempts WHERE delivery_id = ?1 AND kind = 'create' ORDER BY id DESC LIMIT 1",
+                [delivery_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(parse_ts(s))
+    }
+
+    /// Closes attempts left open by a crash; returns how many.
+    pub fn close_dangling_attempts(&mut self, now: DateTime<Utc>) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE attempts SET finished_at = ?1, outcome = 'interrupted' WHERE outcome IS NULL",
+            [ts(now)],
+        )?)
+    }
+
+    // ---- channels
+
+    /// Every channel's recorded health.
+    pub fn channels(&self) -> Result<Vec<ChannelRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT channel, health, paused_until, reason FROM channels ORDER BY channel",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let c: String = r.get(0)?;
+            Ok(ChannelRecord {
+                channel: Channel::parse(&c).unwrap_or(Channel::Facebook),
+                health: r.get(1)?,
+                paused_until: parse_ts(r.get(2)?),
+                reason: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records a channel's health and pause.
+    pub fn set_channel(&mut self, c: &ChannelRecord) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO channels (channel, health, paused_until, reason) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (channel) DO UPDATE SET health = ?2, paused_until = ?3, reason = ?4",
+            params![c.channel.name(), c.health, c.paused_until.map(ts), c.reason],
+        )?;
+        Ok(())
+    }
+
+    /// Runs `f` in one transaction (for the sync of the posts folder, which changes many rows).
+    pub fn in_transaction<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,603 @@
+//! The delivery engine with a fake channel and tokio's paused clock: schedules, every outcome
+//! class, reconciliation, crashes, and the posts folder's edits, deletions and renames.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use common::fake::{Call, FakeChannel, Script};
+use loa::channel::Channel;
+use loa::config::Config;
+use loa::engine::{Clock, Engine};
+use loa::publisher::{Outcome, Publisher, Reconciled};
+use loa::store::{State, Store};
+
+/// Thursday 2026-11-26 20:00 in Vietnam.
+fn start() -> DateTime<Utc> {
+    at("2026-11-26T20:00:00+07:00")
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    posts: PathBuf,
+    db: PathBuf,
+    config: Config,
+}
+
+impl World {
+    fn new(extra: &str) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let posts = dir.path().join("posts");
+        std::fs::create_dir_all(&posts).unwrap();
+        let mut config = Config::parse(&format!(
+            "language = \"en\"\n[schedule]\nslots = [\"Tue 07:00\", \"Thu 07:00\"]\nmax_lateness = \"2d\"\n[retry]\nbase_delay = \"30s\"\nmax_delay = \"10m\"\nmax_attempts = 4\n[facebook]\npage_id = \"1\"\n{extra}"
+        ))
+        .unwrap();
+        config.posts_dir = posts.clone();
+        config.data_dir = dir.path().join("data");
+        World {
+            db: dir.path().join("loa.db"),
+            _dir: dir,
+            posts,
+            config,
+        }
+    }
+
+    fn write(&self, name: &str, front: &str, body: &str) {
+        let path = self.posts.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, format!("---\n{front}\n---\n{body}\n")).unwrap();
+    }
+
+    fn engine(&self, fakes: &[&FakeChannel]) -> Arc<Engine> {
+        let publishers: Vec<Arc<dyn Publisher>> = fakes
+            .iter()
+            .map(|f| Arc::new((*f).clone()) as Arc<dyn Publisher>)
+            .collect();
+        Arc::new(Engine::new(
+            Store::open(&self.db).unwrap(),
+            self.config.clone(),
+            publishers,
+            Clock::starting_at(start()),
+        ))
+    }
+}
+
+/// (path, channel, state) of every delivery.
+async fn states(engine: &Engine) -> Vec<(String, Channel, State)> {
+    engine
+        .with_store(|s| {
+            let posts = s.all_posts()?;
+            let mut out: Vec<(String, Channel, State)> = s
+                .deliveries()?
+                .into_iter()
+                .map(|d| {
+                    (
+                        posts
+                            .iter()
+                            .find(|p| p.id == d.post_id)
+                            .unwrap()
+                            .path
+                            .clone(),
+                        d.channel,
+                        d.state,
+                    )
+                })
+                .collect();
+            out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            Ok(out)
+        })
+        .await
+        .unwrap()
+}
+
+/// Runs the service loop for `wait` of virtual time, then stops it.
+async fn run_for(engine: &Arc<Engine>, wait: Duration) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(engine.clone().run(async {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(wait).await;
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+}
+
+async fn boot(engine: &Arc<Engine>) {
+    engine.recover().await.unwrap();
+    engine.sync().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_for_now_goes_out_within_two_seconds() {
+    let w = World::new("");
+    w.write("a.md", "title: \"Tin khẩn\"\npublish_at: now", "Nội dung.");
+    let fb = FakeChannel::new(Channel::Facebook);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(2)).await;
+    assert_eq!(fb.titles(), ["Tin khẩn"]);
+    assert_eq!(
+        states(&engine).await,
+        [("a.md".into(), Channel::Facebook, State::Published)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn slots_are_tuesday_and_thursday_at_seven_one_post_each() {
+    let w = World::new("");
+    w.write("1-first.md", "title: \"Một\"", "x");
+    w.write("2-second.md", "title: \"Hai\"", "x");
+    w.write(
+        "3-exact.md",
+        "title: \"Ba\"\npublish_at: 02/12/2026 09:30",
+        "x",
+    );
+    let fb = FakeChannel::new(Channel::Facebook);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    let due: Vec<Option<DateTime<Utc>>> = engine
+        .with_store(|s| Ok(s.deliveries()?.into_iter().map(|d| d.due_at).collect()))
+        .await
+        .unwrap();
+    let mut due: Vec<String> = due
+        .into_iter()
+        .map(|t| {
+            t.unwrap()
+                .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+                .to_rfc3339()
+        })
+        .collect();
+    due.sort();
+    assert_eq!(
+        due,
+        [
+            "2026-12-01T07:00:00+07:00",
+            "2026-12-02T09:30:00+07:00",
+            "2026-12-03T07:00:00+07:00"
+        ]
+    );
+
+    // Nothing before Tuesday 07:00; the first post at 07:00, the exact one Wednesday, the second Thursday.
+    run_for(
+        &engine,
+        (at("2026-12-01T06:59:00+07:00") - start())
+            .to_std()
+            .unwrap(),
+    )
+    .await;
+    assert!(fb.titles().is_empty());
+    run_for(&engine, Duration::from_secs(120)).await;
+    assert_eq!(fb.titles(), ["Một"]);
+    run_for(&engine, Duration::from_secs(3 * 86_400)).await;
+    assert_eq!(fb.titles(), ["Một", "Ba", "Hai"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn drafts_and_invalid_posts_are_not_scheduled_until_fixed() {
+    let w = World::new("");
+    w.write(
+        "draft.md",
+        "title: \"Nháp\"\npublish_at: now\ndraft: true",
+        "x",
+    );
+    w.write(
+        "broken.md",
+        "title: \"Hỏng\"\npublish_at: 31/02/2026 07:00",
+        "x",
+    );
+    let fb = FakeChannel::new(Channel::Facebook);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    assert!(states(&engine).await.is_empty());
+    let problems = engine
+        .with_store(|s| {
+            Ok(s.all_posts()?
+                .into_iter()
+                .find(|p| p.path == "broken.md")
+                .unwrap()
+                .problems)
+        })
+        .await
+        .unwrap();
+    assert!(problems.unwrap()[0].contains("31/02/2026"));
+
+    w.write("broken.md", "title: \"Hỏng\"\npublish_at: now", "x");
+    w.write("draft.md", "title: \"Nháp\"\npublish_at: now", "x");
+    engine.sync().await.unwrap();
+    run_for(&engine, Duration::from_secs(2)).await;
+    let mut titles = fb.titles();
+    titles.sort();
+    assert_eq!(titles, ["Hỏng", "Nháp"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_failures_back_off_then_publish() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    let busy = || {
+        Script::Answer(Outcome::Transient {
+            message: "(#2) Service temporarily unavailable".into(),
+            retry_after: None,
+        })
+    };
+    fb.script([busy(), busy()]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(10)).await;
+    assert!(
+        fb.titles().is_empty(),
+        "the first retry waits at least base_delay"
+    );
+    run_for(&engine, Duration::from_secs(200)).await;
+    assert_eq!(fb.titles(), ["A"]);
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!((d.attempts, d.state), (3, State::Published));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_retry_budget_ends_in_failed_with_the_platforms_words() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script((0..4).map(|_| {
+        Script::Answer(Outcome::Transient {
+            message: "(#1) An unknown error occurred".into(),
+            retry_after: None,
+        })
+    }));
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(3600)).await;
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!((d.state, d.attempts), (State::Failed, 4));
+    assert_eq!(
+        d.last_error.as_deref(),
+        Some("(#1) An unknown error occurred")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_refusals_fail_at_once() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::Answer(Outcome::Permanent {
+        message: "(#100) Invalid parameter".into(),
+    })]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(3600)).await;
+    assert_eq!(fb.calls().len(), 1);
+    assert_eq!(states(&engine).await[0].2, State::Failed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limit_pauses_the_whole_channel() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    w.write("b.md", "title: \"B\"\npublish_at: 26/11/2026 20:05", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    let until = start() + chrono::Duration::minutes(30);
+    fb.script([Script::Answer(Outcome::RateLimited {
+        message: "(#80001) too many calls".into(),
+        until,
+    })]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(29 * 60)).await;
+    // One request hit the limit; the other post waited with it, nothing failed.
+    assert_eq!(fb.calls().len(), 1, "{:?}", fb.calls());
+    assert!(
+        states(&engine)
+            .await
+            .iter()
+            .all(|s| s.2 == State::RetryWait || s.2 == State::Scheduled)
+    );
+    run_for(&engine, Duration::from_secs(120)).await;
+    assert_eq!(fb.titles().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_token_holds_deliveries_without_failing_them() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::Answer(Outcome::AuthExpired {
+        message: "(#190) Session has expired".into(),
+    })]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(86_400)).await;
+    assert_eq!(fb.calls().len(), 1);
+    assert_eq!(states(&engine).await[0].2, State::RetryWait);
+    let health = engine
+        .with_store(|s| Ok(s.channels()?.remove(0).health))
+        .await
+        .unwrap();
+    assert_eq!(health, "needs_reauth");
+
+    // A restart (new token in the environment) resumes it.
+    drop(engine);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(2)).await;
+    assert_eq!(fb.titles(), ["A"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_whose_post_exists_is_not_sent_again() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::Ghost]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(3600)).await;
+    assert_eq!(fb.titles(), ["A"], "exactly one post on the platform");
+    assert_eq!(
+        fb.calls(),
+        [Call::Publish("A".into()), Call::Reconcile("A".into())]
+    );
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.state, d.remote_id.as_deref()),
+        (State::Published, Some("facebook-1"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_request_is_retried_only_after_the_platform_says_it_is_absent() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::Lost]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(3600)).await;
+    assert_eq!(
+        fb.calls(),
+        [
+            Call::Publish("A".into()),
+            Call::Reconcile("A".into()),
+            Call::Publish("A".into())
+        ]
+    );
+    assert_eq!(fb.titles(), ["A"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_undecidable_reconciliation_ends_unconfirmed_and_never_resends() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::Lost]);
+    fb.script_reconcile((0..3).map(|_| Reconciled::Unknown {
+        message: "listing failed".into(),
+    }));
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(86_400)).await;
+    let publishes = fb
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, Call::Publish(_)))
+        .count();
+    assert_eq!(publishes, 1);
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!(d.state, State::Unconfirmed);
+    assert!(d.last_error.unwrap().contains("loa retry"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_mid_request_is_reconciled_at_start_up() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::Slow(Duration::from_secs(60))]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    // Kill the service while the request is in flight (the platform still gets the post).
+    let task = tokio::spawn(engine.clone().run(std::future::pending()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    task.abort();
+    let _ = task.await;
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    drop(engine);
+    assert_eq!(fb.titles(), ["A"]);
+
+    let engine = w.engine(&[&fb]);
+    assert_eq!(
+        engine.recover().await.unwrap(),
+        1,
+        "one delivery was found mid-request"
+    );
+    engine.sync().await.unwrap();
+    run_for(&engine, Duration::from_secs(10)).await;
+    assert_eq!(fb.titles(), ["A"], "not published twice");
+    assert_eq!(fb.calls().last(), Some(&Call::Reconcile("A".into())));
+    assert_eq!(states(&engine).await[0].2, State::Published);
+    assert!(engine.with_store(|s| s.integrity_ok()).await.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn edits_update_published_posts_and_reschedule_pending_ones() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    w.write("b.md", "title: \"B\"\npublish_at: 10/12/2026 07:00", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(2)).await;
+    assert_eq!(fb.titles(), ["A"]);
+
+    w.write("a.md", "title: \"A (đính chính)\"\npublish_at: now", "x");
+    w.write("b.md", "title: \"B\"\npublish_at: now", "x");
+    engine.sync().await.unwrap();
+    run_for(&engine, Duration::from_secs(2)).await;
+    assert_eq!(fb.titles(), ["A (đính chính)", "B"]);
+    assert!(
+        fb.calls()
+            .contains(&Call::Update("facebook-1".into(), "A (đính chính)".into()))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn deleting_cancels_unpublished_and_renaming_publishes_nothing_new() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    w.write(
+        "later.md",
+        "title: \"Later\"\npublish_at: 10/12/2026 07:00",
+        "x",
+    );
+    let fb = FakeChannel::new(Channel::Facebook);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(2)).await;
+
+    std::fs::create_dir_all(w.posts.join("2026")).unwrap();
+    std::fs::rename(w.posts.join("a.md"), w.posts.join("2026/a-renamed.md")).unwrap();
+    std::fs::remove_file(w.posts.join("later.md")).unwrap();
+    let report = engine.sync().await.unwrap();
+    assert_eq!(
+        report.renamed,
+        [("a.md".to_string(), "2026/a-renamed.md".to_string())]
+    );
+    assert_eq!(report.removed, ["later.md"]);
+    run_for(&engine, Duration::from_secs(2)).await;
+    assert_eq!(
+        states(&engine).await,
+        [
+            (
+                "2026/a-renamed.md".into(),
+                Channel::Facebook,
+                State::Published
+            ),
+            ("later.md".into(), Channel::Facebook, State::Cancelled)
+        ]
+    );
+
+    // Putting the deleted file back brings its delivery back; the renamed one stays published once.
+    w.write(
+        "later.md",
+        "title: \"Later\"\npublish_at: 10/12/2026 07:00",
+        "x",
+    );
+    engine.sync().await.unwrap();
+    assert_eq!(states(&engine).await[1].2, State::Scheduled);
+    run_for(&engine, Duration::from_secs(30 * 86_400)).await;
+    assert_eq!(fb.titles(), ["A", "Later"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_copy_of_a_post_is_held_back() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    std::fs::copy(w.posts.join("a.md"), w.posts.join("a-copy.md")).unwrap();
+    let fb = FakeChannel::new(Channel::Facebook);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(2)).await;
+    assert_eq!(fb.titles(), ["A"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn overdue_posts_are_missed_not_published_and_retry_brings_them_back() {
+    let w = World::new("");
+    w.write("old.md", "title: \"Cũ\"\npublish_at: 20/11/2026 07:00", "x");
+    w.write(
+        "recent.md",
+        "title: \"Mới\"\npublish_at: 26/11/2026 08:00",
+        "x",
+    );
+    let fb = FakeChannel::new(Channel::Facebook);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(2)).await;
+    assert_eq!(fb.titles(), ["Mới"], "12 hours late is within max_lateness");
+    assert_eq!(states(&engine).await[0].2, State::Missed);
+
+    let n = loa::engine::commands::retry(&engine, "old.md", None, false)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    run_for(&engine, Duration::from_secs(2)).await;
+    assert_eq!(fb.titles(), ["Mới", "Cũ"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_is_capped_per_channel() {
+    let w = World::new("[zalo]\napp_id = \"2\"\ndefault_cover_url = \"https://x.gov.vn/c.jpg\"\n");
+    for i in 0..8 {
+        w.write(
+            &format!("{i}.md"),
+            &format!("title: \"Tin {i}\"\npublish_at: now"),
+            "x",
+        );
+    }
+    let fb = FakeChannel::new(Channel::Facebook);
+    let zalo = FakeChannel::new(Channel::Zalo);
+    fb.script((0..8).map(|_| Script::Slow(Duration::from_secs(5))));
+    zalo.script((0..8).map(|_| Script::Slow(Duration::from_secs(5))));
+    let engine = w.engine(&[&fb, &zalo]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(120)).await;
+    assert_eq!((fb.titles().len(), zalo.titles().len()), (8, 8));
+    assert_eq!((fb.max_in_flight(), zalo.max_in_flight()), (2, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_lets_in_flight_requests_finish() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::Slow(Duration::from_secs(3))]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_millis(500)).await;
+    assert_eq!(
+        states(&engine).await[0].2,
+        State::Published,
+        "the request in flight finished before the stop"
+    );
+}
+
+#[tokio::test]
+async fn run_once_makes_one_attempt_at_each_due_delivery() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    w.write("b.md", "title: \"B\"", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    let publishers: Vec<Arc<dyn Publisher>> = vec![Arc::new(fb.clone())];
+    let engine = Arc::new(Engine::new(
+        Store::open(&w.db).unwrap(),
+        w.config.clone(),
+        publishers,
+        Clock::system(),
+    ));
+    boot(&engine).await;
+    assert_eq!(engine.run_once().await.unwrap(), 1);
+    assert_eq!(fb.titles(), ["A"]);
+    let _ = Path::new("");
+}
