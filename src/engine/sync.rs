@@ -142,7 +142,7 @@ fn apply(
             }
             (
                 record_for(file, record.id.clone(), record.first_seen_at),
-                Change::Same(record.clone()),
+                Change::Same(Box::new(record.clone())),
             )
         } else if let Some(old) = take_renamed(store, &mut vanished, &file.hash)? {
             report.renamed.push((old.path.clone(), file.rel.clone()));
