@@ -14,5 +14,7 @@ pub mod paths;
 pub mod post;
 pub mod publisher;
 pub mod render;
+pub mod service;
+pub mod status;
 pub mod store;
 pub mod text;

@@ -4,6 +4,9 @@
 
 mod check;
 mod preview;
+mod queue;
+mod run;
+mod status;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::channel::Channel;
 use crate::config::{Config, ConfigError, DEFAULT_CONFIG_PATH};
 use crate::i18n::{Language, set_language, tr};
 
@@ -21,6 +25,9 @@ pub struct Cli {
     /// The config file.
     #[arg(long, global = true, env = "LOA_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
     pub config: PathBuf,
+    /// Log format: `text` for people, `json` for log collectors. `LOA_LOG=debug` shows more.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -42,6 +49,50 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
         format: PreviewFormat,
     },
+    /// The service: watch the posts folder, schedule, publish, retry. Stops on Ctrl+C / SIGTERM.
+    Run {
+        /// One pass (sync, one attempt at every due delivery), then exit: for cron or timers.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Every post and its deliveries, channel health, next free slots.
+    Status {
+        /// JSON for scripts (shape in CONTRACT.md).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put failed, missed (and with --force, unconfirmed) deliveries back in the queue.
+    Retry {
+        /// A post file (posts/x.md) or its id from `loa status`.
+        post: String,
+        /// Only this channel.
+        #[arg(long, value_parser = parse_channel)]
+        channel: Option<Channel>,
+        /// Also retry unconfirmed deliveries: only after checking the post is not on the platform.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Cancel deliveries that are not published yet.
+    Cancel {
+        /// A post file (posts/x.md) or its id from `loa status`.
+        post: String,
+        /// Only this channel.
+        #[arg(long, value_parser = parse_channel)]
+        channel: Option<Channel>,
+    },
+}
+
+fn parse_channel(s: &str) -> Result<Channel, String> {
+    Channel::parse(s).ok_or_else(|| format!("unknown channel `{s}` (facebook, zalo)"))
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Output of `loa preview`.
@@ -56,7 +107,7 @@ pub enum PreviewFormat {
 /// Runs loa with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.log_format);
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let code = run(cli, &mut stdout.lock(), &mut stderr.lock());
@@ -72,6 +123,23 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let result = match cli.command {
         Command::Check { paths } => check::run(&config, &cli.config, &paths, out, err),
         Command::Preview { file, format } => preview::run(&config, &file, format, out, err),
+        Command::Run { once } => run::run(config, once, err),
+        Command::Status { json } => status::run(config, json, out, err),
+        Command::Retry {
+            post,
+            channel,
+            force,
+        } => queue::run(
+            config,
+            queue::Action::Retry { force },
+            &post,
+            channel,
+            out,
+            err,
+        ),
+        Command::Cancel { post, channel } => {
+            queue::run(config, queue::Action::Cancel, &post, channel, out, err)
+        }
     };
     // A closed pipe (`loa check | head`) is not loa's failure.
     result.unwrap_or_else(|e| {
@@ -124,11 +192,26 @@ fn load_config(path: &Path, err: &mut dyn Write) -> Result<Config, u8> {
     }
 }
 
-fn init_tracing() {
+/// A runtime for the async commands: one thread is plenty for a commune's queue, and the store's
+/// blocking work has tokio's blocking pool.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("LOA_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    // check/preview print their own results; the service logs what it does.
+    let filter = EnvFilter::try_from_env("LOA_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }

@@ -178,7 +178,7 @@ impl Engine {
                 Ok(report)
             })
             .await?;
-        tracing::info!(?report, "posts folder synced");
+        tracing::debug!(?report, "posts folder synced");
         self.wake();
         Ok(report)
     }

@@ -1,0 +1,270 @@
+//! `loa run`: the long-running service around the engine — one instance per `data_dir` (a lock
+//! file), a debounced watch of the posts folder, the periodic jobs, and a clean stop on
+//! SIGINT/SIGTERM.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use tokio::sync::mpsc;
+
+use crate::channel::Channel;
+use crate::config::Config;
+use crate::engine::{Clock, Engine};
+use crate::i18n::tr;
+use crate::publisher::Publisher;
+
+/// The file other loa commands touch after changing the queue, so a running service looks again.
+pub const WAKE_FILE: &str = "wake";
+
+/// How long a file must be quiet before loa reads it: editors save in several steps.
+const DEBOUNCE: Duration = Duration::from_millis(700);
+
+/// Why the service could not start or went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Another `loa run` holds the lock.
+    #[error(
+        "another loa is already running with the data folder {0} (see its loa.lock); stop it first"
+    )]
+    AlreadyRunning(PathBuf),
+    /// Files or folders could not be used.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    /// The watcher or scheduler failed to start.
+    #[error("{0}")]
+    Start(String),
+}
+
+/// Holds `data_dir/loa.lock` for the life of the process (the OS releases it if loa dies).
+pub struct InstanceLock {
+    _file: File,
+}
+
+/// Takes the data folder's lock, or says who holds it.
+pub fn lock_data_dir(data_dir: &Path) -> Result<InstanceLock, ServiceError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| ServiceError::Io(data_dir.to_path_buf(), e))?;
+    let path = data_dir.join("loa.lock");
+    let mut file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| ServiceError::Io(path.clone(), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(ServiceError::AlreadyRunning(data_dir.to_path_buf()));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(ServiceError::Io(path, e)),
+    }
+    // The pid is for people reading the file; the lock itself is what counts.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()));
+    Ok(InstanceLock { _file: file })
+}
+
+/// Tells a running service that the queue changed (after `loa retry`, `loa cancel`).
+pub fn poke(data_dir: &Path) {
+    let _ = std::fs::write(data_dir.join(WAKE_FILE), b"");
+}
+
+/// The platform clients this build has for the config's enabled channels, and the enabled
+/// channels it has none for (their deliveries stay scheduled, and `status` says so).
+pub fn clients(config: &Config) -> (Vec<Arc<dyn Publisher>>, Vec<Channel>) {
+    let clients: Vec<Arc<dyn Publisher>> = Vec::new();
+    let missing = config
+        .enabled_channels()
+        .into_iter()
+        .filter(|c| !clients.iter().any(|p| p.channel() == *c))
+        .collect();
+    (clients, missing)
+}
+
+/// Runs the service until SIGINT or SIGTERM (or `once`: one pass, then return).
+pub async fn run(config: Config, once: bool) -> Result<(), ServiceError> {
+    let (publishers, missing) = clients(&config);
+    serve(config, publishers, &missing, once, shutdown_signal()).await
+}
+
+/// The service with its publishers and stop signal given (tests give fakes and their own stop).
+pub async fn serve(
+    config: Config,
+    publishers: Vec<Arc<dyn Publisher>>,
+    missing: &[Channel],
+    once: bool,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServiceError> {
+    let _lock = lock_data_dir(&config.data_dir)?;
+    let store = crate::engine::open_store(&config.data_dir)
+        .map_err(|e| ServiceError::Io(config.data_dir.clone(), e))?;
+    for channel in missing {
+        tracing::warn!(%channel, "{}", tr("this version of loa has no client for this channel yet: its posts are checked and scheduled, not sent", "phiên bản loa này chưa có kết nối cho kênh này: bài được kiểm tra và xếp lịch, chưa được gửi"));
+    }
+    let data_dir = config.data_dir.clone();
+    let posts_dir = config.posts_dir.clone();
+    let tz = config.timezone;
+    let engine = Arc::new(Engine::new(store, config, publishers, Clock::system()));
+    let recovered = engine.recover().await?;
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            "deliveries were in flight when loa last stopped; they are reconciled before anything is sent again"
+        );
+    }
+    engine.sync().await?;
+    if once {
+        let attempted = engine.run_once().await?;
+        tracing::info!(attempted, "one pass done");
+        return Ok(());
+    }
+
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let _watcher = watch(&posts_dir, &data_dir, tx)?;
+    let mut scheduler = periodic_jobs(engine.clone(), tz).await?;
+
+    let syncer = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                if let Err(e) = engine.sync().await {
+                    tracing::error!(error = %e, "could not sync the posts folder");
+                }
+            }
+        })
+    };
+    tracing::info!(posts = %posts_dir.display(), "loa is running; stop with Ctrl+C");
+    engine.clone().run(shutdown).await?;
+    let _ = scheduler.shutdown().await;
+    syncer.abort();
+    tracing::info!("loa stopped");
+    Ok(())
+}
+
+/// Watches the posts folder (and the wake file), sending one message per quiet batch of changes.
+fn watch(
+    posts_dir: &Path,
+    data_dir: &Path,
+    tx: mpsc::Sender<()>,
+) -> Result<impl Drop, ServiceError> {
+    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+        let Ok(events) = result else { return };
+        let relevant = events
+            .iter()
+            .flat_map(|e| e.paths.iter())
+            .any(|p| is_relevant(p));
+        if relevant {
+            // A full channel already holds a pending sync, which will see this change too.
+            let _ = tx.try_send(());
+        }
+    })
+    .map_err(|e| ServiceError::Start(e.to_string()))?;
+    std::fs::create_dir_all(posts_dir).map_err(|e| ServiceError::Io(posts_dir.to_path_buf(), e))?;
+    debouncer
+        .watch(posts_dir, RecursiveMode::Recursive)
+        .map_err(|e| ServiceError::Start(format!("{}: {e}", posts_dir.display())))?;
+    debouncer
+        .watch(data_dir, RecursiveMode::NonRecursive)
+        .map_err(|e| ServiceError::Start(format!("{}: {e}", data_dir.display())))?;
+    Ok(debouncer)
+}
+
+/// Changes worth a rescan: posts and their images, and the wake file; not hidden files, editor
+/// swap and backup files, or loa's own database files.
+fn is_relevant(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name == WAKE_FILE {
+        return true;
+    }
+    let noise = name.starts_with('.')
+        || name.starts_with('#')
+        || name.starts_with('~')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".tmp")
+        || name.starts_with("loa.db")
+        || name == "loa.lock";
+    !noise
+}
+
+/// The periodic jobs: slot bookkeeping every hour (metrics and token refresh join later).
+async fn periodic_jobs(
+    engine: Arc<Engine>,
+    tz: chrono_tz::Tz,
+) -> Result<tokio_cron_scheduler::JobScheduler, ServiceError> {
+    use tokio_cron_scheduler::{Job, JobScheduler};
+    let start = |e: tokio_cron_scheduler::JobSchedulerError| ServiceError::Start(e.to_string());
+    let scheduler = JobScheduler::new().await.map_err(start)?;
+    let job = Job::new_async_tz("0 0 * * * *", tz, move |_id, _lock| {
+        let engine = engine.clone();
+        Box::pin(async move {
+            if let Err(e) = engine.bookkeeping().await {
+                tracing::error!(error = %e, "slot bookkeeping failed");
+            }
+        })
+    })
+    .map_err(start)?;
+    scheduler.add(job).await.map_err(start)?;
+    scheduler.start().await.map_err(start)?;
+    Ok(scheduler)
+}
+
+/// Resolves on Ctrl+C or SIGTERM (what systemd sends).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("stop requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_instance_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock_data_dir(dir.path()).unwrap();
+        assert!(matches!(
+            lock_data_dir(dir.path()),
+            Err(ServiceError::AlreadyRunning(_))
+        ));
+        drop(first);
+        assert!(lock_data_dir(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn noise_does_not_trigger_a_rescan() {
+        for noisy in [".bai.md.swp", "bai.md~", "#bai.md#", "loa.db-wal", ".git"] {
+            assert!(!is_relevant(Path::new(noisy)), "{noisy}");
+        }
+        for relevant in ["bai.md", "images/anh.jpg", "wake"] {
+            assert!(is_relevant(Path::new(relevant)), "{relevant}");
+        }
+    }
+}

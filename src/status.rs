@@ -1,0 +1,320 @@
+//! `loa status`: every post and its deliveries, channel health, next free slots — one model,
+//! printed as text for the officer or as JSON (CONTRACT.md) for scripts. Times are shown in the
+//! configured zone, with the zone named.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::channel::Channel;
+use crate::config::Config;
+use crate::engine::slots;
+use crate::i18n::tr;
+use crate::store::{self, Delivery, State, Store};
+
+/// The whole status.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// Posts, by file.
+    pub posts: Vec<PostStatus>,
+    /// Channel health.
+    pub channels: Vec<ChannelStatus>,
+    /// The zone every time is shown in.
+    pub timezone: String,
+}
+
+/// One post.
+#[derive(Debug, Serialize)]
+pub struct PostStatus {
+    /// Stable id (what `loa retry` also takes).
+    pub id: String,
+    /// The file, as the officer finds it.
+    pub file: String,
+    /// Title.
+    pub title: String,
+    /// When it goes (or went) out: its `publish_at`, else its slot.
+    pub publish_at: Option<String>,
+    /// Whether the file is still in the posts folder.
+    pub present: bool,
+    /// Problems that keep it from being published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<String>>,
+    /// Its deliveries.
+    pub deliveries: Vec<DeliveryStatus>,
+}
+
+/// One delivery.
+#[derive(Debug, Serialize)]
+pub struct DeliveryStatus {
+    /// Channel.
+    pub channel: Channel,
+    /// State (CONTRACT.md).
+    pub state: State,
+    /// The platform's id.
+    pub remote_id: Option<String>,
+    /// Requests made.
+    pub attempts: u32,
+    /// Next try.
+    pub next_attempt_at: Option<String>,
+    /// When it was published.
+    pub published_at: Option<String>,
+    /// Why it is not (yet) published, in the platform's words where there are some.
+    pub last_error: Option<String>,
+    /// An update of the published post: `pending` or `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
+}
+
+/// One channel.
+#[derive(Debug, Serialize)]
+pub struct ChannelStatus {
+    /// Channel.
+    pub channel: Channel,
+    /// `ok`, `rate_limited`, `needs_reauth` or `no_client`.
+    pub health: String,
+    /// No request before this time.
+    pub paused_until: Option<String>,
+    /// When the access token expires, when known.
+    pub token_expires_at: Option<String>,
+    /// Why it is not ok, and what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The next free weekly slot.
+    pub next_free_slot: Option<String>,
+}
+
+/// Builds the status from the store at time `now`. `no_client` lists enabled channels this
+/// build cannot send to.
+pub fn build(
+    s: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    no_client: &[Channel],
+) -> store::Result<Status> {
+    let tz = config.timezone;
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
+    let deliveries = s.deliveries()?;
+    let mut by_post: BTreeMap<&str, Vec<&Delivery>> = BTreeMap::new();
+    for d in &deliveries {
+        by_post.entry(d.post_id.as_str()).or_default().push(d);
+    }
+    let mut posts = Vec::new();
+    for p in s.all_posts()? {
+        let ds = by_post.remove(p.id.as_str()).unwrap_or_default();
+        // A removed file that never had a delivery is history, not status.
+        if !p.present && ds.iter().all(|d| d.state == State::Cancelled) && p.problems.is_some() {
+            continue;
+        }
+        let publish_at = p
+            .meta
+            .get("publish_at")
+            .and_then(|v| v.as_str())
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| local(t.with_timezone(&Utc)))
+            .or_else(|| ds.iter().filter_map(|d| d.due_at).min().map(local));
+        posts.push(PostStatus {
+            file: crate::paths::display(&config.posts_dir.join(&p.path))
+                .display()
+                .to_string(),
+            id: p.id,
+            title: p.title,
+            publish_at,
+            present: p.present,
+            problems: p.problems,
+            deliveries: ds
+                .into_iter()
+                .map(|d| DeliveryStatus {
+                    channel: d.channel,
+                    state: d.state,
+                    remote_id: d.remote_id.clone(),
+                    attempts: d.attempts,
+                    next_attempt_at: d
+                        .next_attempt_at
+                        .filter(|_| d.state == State::RetryWait)
+                        .map(local),
+                    published_at: d.published_at.map(local),
+                    last_error: d.last_error.clone(),
+                    update: d.update_state.clone(),
+                })
+                .collect(),
+        });
+    }
+    let recorded: BTreeMap<Channel, store::ChannelRecord> =
+        s.channels()?.into_iter().map(|c| (c.channel, c)).collect();
+    let channels = config
+        .enabled_channels()
+        .into_iter()
+        .map(|channel| {
+            let rec = recorded.get(&channel);
+            let paused_until = rec.and_then(|r| r.paused_until).filter(|t| *t > now);
+            let (health, reason) = if no_client.contains(&channel) {
+                (
+                    "no_client".to_string(),
+                    Some(
+                        tr(
+                            "this version of loa cannot send to this channel yet",
+                            "phiên bản loa này chưa gửi được tới kênh này",
+                        )
+                        .to_string(),
+                    ),
+                )
+            } else {
+                match rec {
+                    Some(r) if r.health == "needs_reauth" => (
+                        r.health.clone(),
+                        Some(format!(
+                            "{} — {}",
+                            r.reason.clone().unwrap_or_default(),
+                            reauth_hint(channel)
+                        )),
+                    ),
+                    Some(r) if paused_until.is_some() => (r.health.clone(), r.reason.clone()),
+                    _ => ("ok".to_string(), None),
+                }
+            };
+            let taken: Vec<DateTime<Utc>> = deliveries
+                .iter()
+                .filter(|d| {
+                    d.channel == channel
+                        && !matches!(d.state, State::Cancelled | State::Failed | State::Missed)
+                })
+                .filter_map(|d| d.due_at)
+                .collect();
+            ChannelStatus {
+                channel,
+                health,
+                paused_until: paused_until.map(local),
+                token_expires_at: None,
+                reason,
+                next_free_slot: slots::next_free(&config.schedule.slots, tz, now, &taken)
+                    .map(local),
+            }
+        })
+        .collect();
+    Ok(Status {
+        posts,
+        channels,
+        timezone: tz.name().to_string(),
+    })
+}
+
+fn reauth_hint(channel: Channel) -> String {
+    match channel {
+        Channel::Facebook => tr(
+            "set a new LOA_FACEBOOK_PAGE_TOKEN or run `loa auth facebook --user-token …`, then restart loa",
+            "đặt LOA_FACEBOOK_PAGE_TOKEN mới hoặc chạy `loa auth facebook --user-token …`, rồi khởi động lại loa",
+        )
+        .to_string(),
+        Channel::Zalo => tr("run `loa auth zalo --url` and follow it, then restart loa", "chạy `loa auth zalo --url` và làm theo hướng dẫn, rồi khởi động lại loa").to_string(),
+    }
+}
+
+/// The officer's word for a state.
+pub fn state_label(state: State) -> &'static str {
+    match state {
+        State::Scheduled => tr("scheduled", "đã lên lịch"),
+        State::Publishing => tr("publishing", "đang đăng"),
+        State::RetryWait => tr("waiting to retry", "chờ thử lại"),
+        State::Published => tr("published", "đã đăng"),
+        State::Unconfirmed => tr("unconfirmed", "chưa xác nhận"),
+        State::Failed => tr("failed", "lỗi"),
+        State::Missed => tr("missed", "lỡ lịch"),
+        State::Cancelled => tr("cancelled", "đã hủy"),
+    }
+}
+
+/// A local time for people: `Thứ 3 01/12/2026 07:00`.
+pub fn human_time(rfc3339: &str, tz: Tz) -> String {
+    let Ok(t) = DateTime::parse_from_rfc3339(rfc3339) else {
+        return rfc3339.to_string();
+    };
+    let t = t.with_timezone(&tz);
+    let day = crate::config::Slot {
+        weekday: chrono::Datelike::weekday(&t),
+        time: t.time(),
+    }
+    .to_string();
+    let weekday = day
+        .rsplit_once(' ')
+        .map_or(day.as_str(), |(d, _)| d)
+        .to_string();
+    format!("{weekday} {}", t.format("%d/%m/%Y %H:%M"))
+}
+
+/// The status as text for the officer.
+pub fn text(status: &Status, tz: Tz) -> String {
+    let mut out = String::new();
+    let when = |s: &Option<String>| s.as_deref().map(|s| human_time(s, tz)).unwrap_or_default();
+    out.push_str(&tr(
+        format!("Posts (times in {})\n", status.timezone),
+        format!("Bài viết (giờ {})\n", status.timezone),
+    ));
+    if status.posts.is_empty() {
+        out.push_str(tr("  no posts yet\n", "  chưa có bài nào\n"));
+    }
+    for p in &status.posts {
+        let gone = if p.present {
+            String::new()
+        } else {
+            tr(" (file removed)", " (đã xóa tệp)").to_string()
+        };
+        out.push_str(&format!("\n{} — {}{gone}\n", p.file, p.title));
+        for problem in p.problems.iter().flatten() {
+            out.push_str(&format!("  ! {problem}\n"));
+        }
+        for d in &p.deliveries {
+            let detail = match d.state {
+                State::Published => format!(
+                    "{} · id {}",
+                    when(&d.published_at),
+                    d.remote_id.as_deref().unwrap_or("?")
+                ),
+                State::RetryWait => format!(
+                    "{} {}",
+                    tr("next try", "thử lại lúc"),
+                    when(&d.next_attempt_at)
+                ),
+                _ => when(&p.publish_at),
+            };
+            out.push_str(&format!(
+                "  {:<9} {:<16} {detail}\n",
+                d.channel.name(),
+                state_label(d.state)
+            ));
+            if let Some(update) = &d.update {
+                out.push_str(&format!(
+                    "            {}: {update}\n",
+                    tr("update", "cập nhật")
+                ));
+            }
+            if let Some(e) = d
+                .last_error
+                .as_ref()
+                .filter(|_| d.state != State::Published || d.update.is_some())
+            {
+                out.push_str(&format!("            {e}\n"));
+            }
+        }
+    }
+    out.push_str(&format!("\n{}\n", tr("Channels", "Kênh")));
+    for c in &status.channels {
+        out.push_str(&format!("  {:<9} {}", c.channel.name(), c.health));
+        if let Some(p) = &c.paused_until {
+            out.push_str(&format!(" {} {}", tr("until", "tới"), human_time(p, tz)));
+        }
+        if let Some(slot) = &c.next_free_slot {
+            out.push_str(&format!(
+                " · {} {}",
+                tr("next free slot", "khung giờ trống"),
+                human_time(slot, tz)
+            ));
+        }
+        out.push('\n');
+        if let Some(r) = &c.reason {
+            out.push_str(&format!("            {r}\n"));
+        }
+    }
+    out
+}

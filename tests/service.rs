@@ -1,0 +1,63 @@
+//! The service as it runs: the real folder watcher, the real clock, a fake channel.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::fake::FakeChannel;
+use loa::channel::Channel;
+use loa::config::Config;
+use loa::publisher::Publisher;
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut config = Config::parse("language = \"en\"\n[facebook]\npage_id = \"1\"\n").unwrap();
+    config.posts_dir = dir.join("posts");
+    config.data_dir = dir.join("data");
+    std::fs::create_dir_all(&config.posts_dir).unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_dropped_in_the_folder_is_published_within_two_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let posts = config.posts_dir.clone();
+    let fb = FakeChannel::new(Channel::Facebook);
+    let publishers: Vec<Arc<dyn Publisher>> = vec![Arc::new(fb.clone())];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(loa::service::serve(config, publishers, &[], false, async {
+        let _ = stopped.await;
+    }));
+    // Let the watcher start, then drop a post the way an editor saves: a temp file, then a rename.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::fs::write(
+        posts.join(".tin-moi.md.tmp"),
+        "---\ntitle: \"Tin mới\"\npublish_at: now\n---\nNội dung.\n",
+    )
+    .unwrap();
+    std::fs::rename(posts.join(".tin-moi.md.tmp"), posts.join("tin-moi.md")).unwrap();
+    let dropped = Instant::now();
+    while fb.titles().is_empty() && dropped.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = dropped.elapsed();
+    assert_eq!(fb.titles(), ["Tin mới"]);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+
+    // A second service on the same data folder is refused while the first runs.
+    let second =
+        loa::service::serve(self::config(dir.path()), Vec::new(), &[], true, async {}).await;
+    assert!(matches!(
+        second,
+        Err(loa::service::ServiceError::AlreadyRunning(_))
+    ));
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), service)
+        .await
+        .expect("stops within 10 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(fb.titles(), ["Tin mới"], "published once");
+}
