@@ -135,3 +135,161 @@ fn bad_usage_exits_2() {
         Some(2)
     );
 }
+
+/// A config in a temporary folder over the repo's sample posts, with its own data folder.
+fn temp_config() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("posts");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/loa.toml"),
+    )
+    .unwrap()
+    .replace(
+        "posts_dir = \"../posts\"",
+        &format!("posts_dir = {:?}", posts.display().to_string()),
+    )
+    .replace("data_dir = \"../data\"", "data_dir = \"data\"")
+    .replace("language = \"vi\"", "language = \"en\"");
+    let path = dir.path().join("loa.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn status_json_has_the_contract_shape() {
+    let (_dir, config) = temp_config();
+    let out = loa()
+        .arg("--config")
+        .arg(&config)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let posts = doc["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 5);
+    let first = &posts[0];
+    for key in ["id", "file", "title", "publish_at", "deliveries"] {
+        assert!(first.get(key).is_some(), "post key {key}");
+    }
+    assert_eq!(first["file"], "posts/2026-12-01-chuyen-doi-so-la-gi.md");
+    assert_eq!(
+        first["publish_at"], "2026-12-01T07:00:00+07:00",
+        "a slot, in the configured zone"
+    );
+    let d = &first["deliveries"][0];
+    for key in [
+        "channel",
+        "state",
+        "remote_id",
+        "attempts",
+        "next_attempt_at",
+        "published_at",
+        "last_error",
+    ] {
+        assert!(d.get(key).is_some(), "delivery key {key}");
+    }
+    assert_eq!(
+        (d["channel"].as_str(), d["state"].as_str()),
+        (Some("facebook"), Some("scheduled"))
+    );
+    let c = &doc["channels"][0];
+    for key in ["channel", "health", "paused_until", "token_expires_at"] {
+        assert!(c.get(key).is_some(), "channel key {key}");
+    }
+}
+
+#[test]
+fn cancel_and_retry_say_what_they_did() {
+    let (_dir, config) = temp_config();
+    let post = "posts/2026-12-03-dich-vu-cong-truc-tuyen.md";
+    assert!(
+        loa()
+            .arg("--config")
+            .arg(&config)
+            .arg("status")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+
+    let out = loa()
+        .arg("--config")
+        .arg(&config)
+        .args(["cancel", post, "--channel", "zalo"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1 delivery(ies) cancelled"
+    );
+
+    let out = loa()
+        .arg("--config")
+        .arg(&config)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let states: Vec<&str> = doc["posts"][1]["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["scheduled", "cancelled"]);
+
+    let out = loa()
+        .arg("--config")
+        .arg(&config)
+        .args(["retry", post])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "nothing failed, so nothing to retry"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to retry"));
+
+    let out = loa()
+        .arg("--config")
+        .arg(&config)
+        .args(["cancel", "posts/khong-co.md"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no post `posts/khong-co.md`"));
+}
+
+#[test]
+fn run_once_syncs_and_exits() {
+    let (dir, config) = temp_config();
+    let out = loa()
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--once", "--log-format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("data/loa.db").exists());
+    let first_log = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&first_log).is_ok(),
+        "json logs: {first_log}"
+    );
+}

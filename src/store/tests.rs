@@ -1,1 +1,162 @@
+//! The store: schema, durability settings, atomic claims.
 
+use super::*;
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn post(id: &str, path: &str) -> PostRecord {
+    PostRecord {
+        id: id.into(),
+        path: path.into(),
+        content_hash: format!("h-{id}"),
+        content: "---\ntitle: x\n---\n".into(),
+        title: "x".into(),
+        meta: serde_json::json!({"channels": ["facebook"]}),
+        problems: None,
+        present: true,
+        first_seen_at: now(),
+    }
+}
+
+#[test]
+fn a_file_store_uses_wal_full_sync_and_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("loa.db")).unwrap();
+    let mode: String = store
+        .conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    let sync: i64 = store
+        .conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap();
+    let fk: i64 = store
+        .conn
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap();
+    assert_eq!((mode.as_str(), sync, fk), ("wal", 2, 1));
+    assert!(store.integrity_ok().unwrap());
+}
+
+#[test]
+fn migrations_apply_once_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loa.db");
+    drop(Store::open(&path).unwrap());
+    let store = Store::open(&path).unwrap();
+    let v: i64 = store
+        .conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v as usize, MIGRATIONS.len());
+    store.conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(store);
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
+}
+
+#[test]
+fn a_delivery_is_claimed_once_and_its_attempt_recorded() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_post(&post("p1", "a.md"), now()).unwrap();
+    let id = s
+        .insert_delivery("p1", Channel::Facebook, Some(now()), false)
+        .unwrap();
+    let (d, attempt) = s
+        .claim(id, "create", now())
+        .unwrap()
+        .expect("first claim wins");
+    assert_eq!((d.state, d.attempts), (State::Publishing, 1));
+    assert!(
+        s.claim(id, "create", now()).unwrap().is_none(),
+        "a second claim finds it taken"
+    );
+    let attempts = s.attempts_of(id).unwrap();
+    assert_eq!(
+        (attempts.len(), attempts[0].outcome.clone()),
+        (1, None),
+        "the attempt is on disk before any request"
+    );
+
+    let mut done = d.clone();
+    done.state = State::Published;
+    done.remote_id = Some("1_2".into());
+    s.finish_attempt(attempt, "published", Some("1_2"), None, &done, now())
+        .unwrap();
+    assert_eq!(
+        s.delivery(id).unwrap().unwrap().remote_id.as_deref(),
+        Some("1_2")
+    );
+    assert_eq!(
+        s.attempts_of(id).unwrap()[0].outcome.as_deref(),
+        Some("published")
+    );
+}
+
+#[test]
+fn a_reconciliation_is_not_counted_as_a_publish_attempt() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_post(&post("p1", "a.md"), now()).unwrap();
+    let id = s
+        .insert_delivery("p1", Channel::Zalo, Some(now()), false)
+        .unwrap();
+    let (d, _) = s.claim(id, "reconcile", now()).unwrap().unwrap();
+    assert_eq!(d.attempts, 0);
+}
+
+#[test]
+fn progress_tokens_and_dangling_attempts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loa.db");
+    let id = {
+        let mut s = Store::open(&path).unwrap();
+        s.insert_post(&post("p1", "a.md"), now()).unwrap();
+        let id = s
+            .insert_delivery("p1", Channel::Zalo, Some(now()), false)
+            .unwrap();
+        s.claim(id, "create", now()).unwrap().unwrap();
+        s.save_progress(id, "tk_01").unwrap();
+        id
+        // Dropped without finishing: as if the process died here.
+    };
+    let mut s = Store::open(&path).unwrap();
+    let d = s.delivery(id).unwrap().unwrap();
+    assert_eq!(
+        (d.state, d.progress.as_deref()),
+        (State::Publishing, Some("tk_01"))
+    );
+    assert_eq!(s.close_dangling_attempts(now()).unwrap(), 1);
+    assert_eq!(
+        s.attempts_of(id).unwrap()[0].outcome.as_deref(),
+        Some("interrupted")
+    );
+}
+
+#[test]
+fn only_one_present_post_per_path() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_post(&post("p1", "a.md"), now()).unwrap();
+    assert!(s.insert_post(&post("p2", "a.md"), now()).is_err());
+    s.mark_absent("p1", now()).unwrap();
+    s.insert_post(&post("p2", "a.md"), now()).unwrap();
+}
+
+#[test]
+fn channel_pauses_are_kept() {
+    let mut s = Store::open_in_memory().unwrap();
+    let rec = ChannelRecord {
+        channel: Channel::Facebook,
+        health: "rate_limited".into(),
+        paused_until: Some(now()),
+        reason: Some("(#4)".into()),
+    };
+    s.set_channel(&rec).unwrap();
+    s.set_channel(&rec).unwrap();
+    assert_eq!(s.channels().unwrap(), vec![rec]);
+}
