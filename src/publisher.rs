@@ -25,6 +25,14 @@ pub enum Outcome {
         /// The platform's id (Facebook `{page}_{post}`, Zalo article id).
         remote_id: String,
     },
+    /// The platform holds the post and will publish it itself at `at` (Facebook's native
+    /// scheduling): the delivery stays scheduled until loa has checked that it went out.
+    ScheduledOnPlatform {
+        /// The platform's id.
+        remote_id: String,
+        /// When the platform publishes it.
+        at: DateTime<Utc>,
+    },
     /// A passing failure: try again after the backoff (or after `retry_after` if the platform
     /// said how long).
     Transient {
@@ -63,6 +71,7 @@ impl Outcome {
     pub fn class(&self) -> &'static str {
         match self {
             Outcome::Published { .. } => "published",
+            Outcome::ScheduledOnPlatform { .. } => "scheduled_on_platform",
             Outcome::Transient { .. } => "transient",
             Outcome::RateLimited { .. } => "rate_limited",
             Outcome::AuthExpired { .. } => "auth_expired",
@@ -74,7 +83,7 @@ impl Outcome {
     /// The platform's words, if any.
     pub fn message(&self) -> Option<&str> {
         match self {
-            Outcome::Published { .. } => None,
+            Outcome::Published { .. } | Outcome::ScheduledOnPlatform { .. } => None,
             Outcome::Transient { message, .. }
             | Outcome::RateLimited { message, .. }
             | Outcome::AuthExpired { message }
@@ -91,6 +100,13 @@ pub enum Reconciled {
     Found {
         /// The platform's id.
         remote_id: String,
+    },
+    /// The platform holds it for later (native scheduling), with this id.
+    FoundScheduled {
+        /// The platform's id.
+        remote_id: String,
+        /// When the platform publishes it.
+        at: DateTime<Utc>,
     },
     /// It is certainly not there: creating it is safe.
     Absent,
@@ -118,6 +134,8 @@ pub struct Job {
     pub due_at: DateTime<Utc>,
     /// A token saved by an earlier attempt, if any (resume with it; never create again).
     pub progress: Option<String>,
+    /// The platform already holds this post as a scheduled one (native scheduling).
+    pub scheduled_on_platform: bool,
     /// Where to save a new token.
     pub progress_sink: Arc<dyn ProgressSink>,
 }
@@ -135,4 +153,25 @@ pub trait Publisher: Send + Sync {
 
     /// Looks for the job's post on the platform, created at or after `since`.
     fn reconcile<'a>(&'a self, job: &'a Job, since: DateTime<Utc>) -> BoxFuture<'a, Reconciled>;
+
+    /// Removes the post `remote_id` from the platform (`loa unpublish`, or withdrawing a post
+    /// the platform holds for later). `Published` means it is gone (or was already).
+    fn delete<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Outcome>;
+
+    /// When the platform can hold a post and publish it itself: the shortest and longest lead
+    /// it accepts. The engine then hands deliveries over early. `None`: loa publishes on time.
+    fn native_window(&self) -> Option<(chrono::Duration, chrono::Duration)> {
+        None
+    }
+
+    /// After the time of a post the platform held: has it gone out? `Published` when it has,
+    /// `Transient` to look again later, `Permanent` when it is gone.
+    fn confirm<'a>(&'a self, job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
+        let _ = job;
+        Box::pin(async move {
+            Outcome::Published {
+                remote_id: remote_id.to_string(),
+            }
+        })
+    }
 }

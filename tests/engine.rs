@@ -583,6 +583,135 @@ async fn shutdown_lets_in_flight_requests_finish() {
     );
 }
 
+fn native_engine(w: &World) -> (Arc<Engine>, FakeChannel) {
+    let clock = Clock::starting_at(start());
+    let fb = FakeChannel::with_native_scheduling(Channel::Facebook, clock.clone());
+    let publishers: Vec<Arc<dyn Publisher>> = vec![Arc::new(fb.clone())];
+    (
+        Arc::new(Engine::new(
+            Store::open(&w.db).unwrap(),
+            w.config.clone(),
+            publishers,
+            clock,
+        )),
+        fb,
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn native_scheduling_hands_over_early_and_confirms_after_the_time() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: 01/12/2026 07:00", "x");
+    let (engine, fb) = native_engine(&w);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(5)).await;
+    assert_eq!(
+        fb.held(),
+        ["A"],
+        "handed to the platform's scheduler right away: {:?} {:?}",
+        fb.calls(),
+        states(&engine).await
+    );
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.state, d.platform_scheduled, d.remote_id.as_deref()),
+        (State::Scheduled, true, Some("facebook-1"))
+    );
+
+    // The office PC is off at 07:00; the platform publishes anyway, and loa confirms on return.
+    drop(engine);
+    tokio::time::sleep(
+        (at("2026-12-01T09:00:00+07:00") - start())
+            .to_std()
+            .unwrap(),
+    )
+    .await;
+    let engine = {
+        let publishers: Vec<Arc<dyn Publisher>> = vec![Arc::new(fb.clone())];
+        Arc::new(Engine::new(
+            Store::open(&w.db).unwrap(),
+            w.config.clone(),
+            publishers,
+            Clock::starting_at(at("2026-12-01T09:00:00+07:00")),
+        ))
+    };
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(5)).await;
+    assert_eq!(
+        states(&engine).await[0].2,
+        State::Published,
+        "not missed: the platform had it"
+    );
+    assert_eq!(
+        fb.calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Publish(_)))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_due_within_ten_minutes_is_published_by_loa_on_time() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: 26/11/2026 20:05", "x");
+    let (engine, fb) = native_engine(&w);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(60)).await;
+    assert!(
+        fb.calls().is_empty(),
+        "too close for the platform's scheduler; not early either"
+    );
+    run_for(&engine, Duration::from_secs(300)).await;
+    assert_eq!(fb.titles(), ["A"]);
+    assert!(fb.held().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn deleting_or_editing_a_platform_held_post_reaches_the_platform() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: 01/12/2026 07:00", "x");
+    w.write("b.md", "title: \"B\"\npublish_at: 02/12/2026 07:00", "x");
+    let (engine, fb) = native_engine(&w);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(5)).await;
+    assert_eq!(fb.held().len(), 2);
+
+    std::fs::remove_file(w.posts.join("a.md")).unwrap();
+    w.write(
+        "b.md",
+        "title: \"B (sửa)\"\npublish_at: 02/12/2026 08:00",
+        "x",
+    );
+    engine.sync().await.unwrap();
+    run_for(&engine, Duration::from_secs(5)).await;
+    assert!(
+        fb.calls().contains(&Call::Delete("facebook-1".into())),
+        "{:?}",
+        fb.calls()
+    );
+    assert!(
+        fb.calls()
+            .contains(&Call::Update("facebook-2".into(), "B (sửa)".into())),
+        "{:?}",
+        fb.calls()
+    );
+    assert_eq!(fb.held(), ["B (sửa)"]);
+
+    run_for(&engine, Duration::from_secs(7 * 86_400)).await;
+    assert_eq!(fb.titles(), ["B (sửa)"]);
+    assert_eq!(
+        states(&engine).await,
+        [
+            ("a.md".into(), Channel::Facebook, State::Cancelled),
+            ("b.md".into(), Channel::Facebook, State::Published)
+        ]
+    );
+}
+
 #[tokio::test]
 async fn run_once_makes_one_attempt_at_each_due_delivery() {
     let w = World::new("");

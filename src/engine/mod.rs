@@ -64,10 +64,56 @@ pub struct Engine {
 /// Which request a ready delivery needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Work {
-    /// Publish (after a reconciliation when one is owed).
+    /// Publish (after a reconciliation when one is owed), or hand over to the platform's own
+    /// scheduler.
     Publish,
-    /// Update the published post.
+    /// Update the published (or platform-held) post.
     Update,
+    /// The platform held the post until now: check that it went out.
+    Confirm,
+    /// A cancelled post the platform still holds for later: take it back.
+    Withdraw,
+}
+
+/// After the platform should have published a post it held, loa looks this much later.
+const CONFIRM_GRACE: chrono::Duration = chrono::Duration::minutes(1);
+
+/// When `d` next needs work, and which, given its channel's native-scheduling window.
+fn work_for(
+    d: &Delivery,
+    native: Option<(chrono::Duration, chrono::Duration)>,
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, Work)> {
+    let retry = |at: DateTime<Utc>| d.next_attempt_at.map_or(at, |n| n.max(at));
+    match d.state {
+        State::Scheduled | State::RetryWait if d.platform_scheduled => {
+            if d.update_state.as_deref() == Some("pending") {
+                return Some((d.next_attempt_at.unwrap_or(now), Work::Update));
+            }
+            Some((retry(d.due_at? + CONFIRM_GRACE), Work::Confirm))
+        }
+        State::Scheduled | State::RetryWait => {
+            let due = d.due_at?;
+            let at = match native {
+                // Hand the post to the platform as soon as it is inside the window it accepts,
+                // so it goes out on time even if this computer is off then.
+                Some((min, max))
+                    if !d.needs_reconcile && d.progress.is_none() && due - now >= min =>
+                {
+                    (due - max).max(now)
+                }
+                _ => due,
+            };
+            Some((retry(at), Work::Publish))
+        }
+        State::Published if d.update_state.as_deref() == Some("pending") => {
+            Some((d.next_attempt_at.unwrap_or(now), Work::Update))
+        }
+        State::Cancelled if d.platform_scheduled && d.remote_id.is_some() => {
+            Some((d.next_attempt_at.unwrap_or(now), Work::Withdraw))
+        }
+        _ => None,
+    }
 }
 
 impl Engine {
@@ -193,36 +239,33 @@ impl Engine {
         Ok(())
     }
 
+    /// Each served channel's native-scheduling window, if its publisher has one.
+    fn native_windows(&self) -> BTreeMap<Channel, Option<(chrono::Duration, chrono::Duration)>> {
+        self.publishers
+            .iter()
+            .map(|(c, p)| (*c, p.native_window()))
+            .collect()
+    }
+
     /// Deliveries ready now, with the work each needs, skipping paused channels and channels
     /// this engine has no publisher for.
     async fn ready(&self) -> Result<Vec<(Delivery, Work)>> {
         let now = self.clock.now();
-        let served: BTreeSet<Channel> = self.publishers.keys().copied().collect();
+        let windows = self.native_windows();
         self.with_store(move |s| {
             let blocked = blocked_channels(s, now)?;
-            let mut out: Vec<(Delivery, Work)> = s
+            let mut out: Vec<(DateTime<Utc>, Delivery, Work)> = s
                 .deliveries()?
                 .into_iter()
-                .filter(|d| served.contains(&d.channel) && !blocked.contains(&d.channel))
+                .filter(|d| !blocked.contains(&d.channel))
                 .filter_map(|d| {
-                    let work = match (d.state, d.update_state.as_deref()) {
-                        (State::Scheduled | State::RetryWait, _)
-                            if d.ready_at().is_some_and(|t| t <= now) =>
-                        {
-                            Work::Publish
-                        }
-                        (State::Published, Some("pending"))
-                            if d.next_attempt_at.is_none_or(|t| t <= now) =>
-                        {
-                            Work::Update
-                        }
-                        _ => return None,
-                    };
-                    Some((d, work))
+                    let window = windows.get(&d.channel)?;
+                    let (at, work) = work_for(&d, *window, now)?;
+                    (at <= now).then_some((at, d, work))
                 })
                 .collect();
-            out.sort_by_key(|(d, _)| d.ready_at());
-            Ok(out)
+            out.sort_by_key(|(at, d, _)| (*at, d.id));
+            Ok(out.into_iter().map(|(_, d, w)| (d, w)).collect())
         })
         .await
     }
@@ -230,20 +273,16 @@ impl Engine {
     /// The next moment something may become ready, if any.
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>> {
         let now = self.clock.now();
-        let served: BTreeSet<Channel> = self.publishers.keys().copied().collect();
+        let windows = self.native_windows();
         self.with_store(move |s| {
             let channels: BTreeMap<Channel, ChannelRecord> =
                 s.channels()?.into_iter().map(|c| (c.channel, c)).collect();
             let next = s
                 .deliveries()?
                 .into_iter()
-                .filter(|d| served.contains(&d.channel))
                 .filter_map(|d| {
-                    let at = match (d.state, d.update_state.as_deref()) {
-                        (State::Scheduled | State::RetryWait, _) => d.ready_at()?,
-                        (State::Published, Some("pending")) => d.next_attempt_at.unwrap_or(now),
-                        _ => return None,
-                    };
+                    let window = windows.get(&d.channel)?;
+                    let (at, _) = work_for(&d, *window, now)?;
                     let channel = channels.get(&d.channel);
                     if channel.is_some_and(|c| c.health == "needs_reauth") {
                         return None;
@@ -371,6 +410,8 @@ impl Engine {
         match work {
             Work::Publish => self.publish(id).await,
             Work::Update => self.update(id).await,
+            Work::Confirm => self.confirm(id).await,
+            Work::Withdraw => self.withdraw(id).await,
         }
     }
 
@@ -396,6 +437,7 @@ impl Engine {
             post,
             due_at: d.due_at.unwrap_or_else(|| self.clock.now()),
             progress: d.progress.clone(),
+            scheduled_on_platform: d.platform_scheduled,
             progress_sink: Arc::new(StoreProgress {
                 store: self.store.clone(),
                 delivery_id: d.id,
@@ -486,7 +528,10 @@ impl Engine {
             fastrand::f64(),
         );
         let remote = match &outcome {
-            crate::publisher::Outcome::Published { remote_id } => Some(remote_id.clone()),
+            crate::publisher::Outcome::Published { remote_id }
+            | crate::publisher::Outcome::ScheduledOnPlatform { remote_id, .. } => {
+                Some(remote_id.clone())
+            }
             _ => None,
         };
         self.finish(
@@ -549,6 +594,67 @@ impl Engine {
             &outcome,
             self.clock.now(),
             &hash,
+            &self.config.retry,
+            fastrand::f64(),
+        );
+        self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
+            .await?;
+        self.channel_effect(d.channel, effect).await
+    }
+
+    /// Checks that a post the platform held has gone out.
+    async fn confirm(&self, id: i64) -> Result<()> {
+        let Some(mut d) = self.with_store(move |s| s.delivery(id)).await? else {
+            return Ok(());
+        };
+        let (Some(remote_id), true) = (d.remote_id.clone(), d.platform_scheduled) else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let attempt = self
+            .with_store(move |s| s.begin_attempt(id, "confirm", now))
+            .await?;
+        let publisher = self.publishers[&d.channel].clone();
+        let hash = self.content_hash(&d.post_id).await?;
+        let outcome = match self.job(&d).await? {
+            Ok(job) => publisher.confirm(&job, &remote_id).await,
+            Err(problems) => crate::publisher::Outcome::Transient {
+                message: problems,
+                retry_after: None,
+            },
+        };
+        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "confirm");
+        let effect = transitions::after_confirm(
+            &mut d,
+            &outcome,
+            self.clock.now(),
+            &hash,
+            &self.config.retry,
+            fastrand::f64(),
+        );
+        self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
+            .await?;
+        self.channel_effect(d.channel, effect).await
+    }
+
+    /// Takes back a cancelled post that the platform holds for later.
+    async fn withdraw(&self, id: i64) -> Result<()> {
+        let Some(mut d) = self.with_store(move |s| s.delivery(id)).await? else {
+            return Ok(());
+        };
+        let (Some(remote_id), State::Cancelled) = (d.remote_id.clone(), d.state) else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let attempt = self
+            .with_store(move |s| s.begin_attempt(id, "delete", now))
+            .await?;
+        let outcome = self.publishers[&d.channel].delete(&remote_id).await;
+        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "withdraw");
+        let effect = transitions::after_withdraw(
+            &mut d,
+            &outcome,
+            self.clock.now(),
             &self.config.retry,
             fastrand::f64(),
         );
@@ -623,6 +729,9 @@ fn reconcile_record(
     use crate::publisher::Reconciled;
     match found {
         Reconciled::Found { remote_id } => ("found", Some(remote_id.clone()), None),
+        Reconciled::FoundScheduled { remote_id, .. } => {
+            ("found_scheduled", Some(remote_id.clone()), None)
+        }
         Reconciled::Absent => ("absent", None, None),
         Reconciled::Unknown { message } => ("unknown", None, Some(message.clone())),
     }

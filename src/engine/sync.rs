@@ -299,16 +299,26 @@ fn align_deliveries(
         let before = d.clone();
         if let Some(post) = usable.filter(|_| wanted.contains(&d.channel)) {
             let (due_at, slotted) = schedule_of(post, record);
-            if d.state == State::Cancelled && d.cancel_reason.as_deref() != Some("officer") {
+            // What the officer cancelled or unpublished stays so; what loa cancelled comes back.
+            if d.state == State::Cancelled
+                && !matches!(d.cancel_reason.as_deref(), Some("officer" | "unpublished"))
+            {
                 d.state = State::Scheduled;
                 d.cancel_reason = None;
                 d.failures = 0;
                 d.last_error = None;
                 d.next_attempt_at = None;
             }
-            if matches!(d.state, State::Scheduled | State::RetryWait)
-                && (d.slotted != slotted || (!slotted && d.due_at != due_at))
-            {
+            let moved = d.slotted != slotted || (!slotted && d.due_at != due_at);
+            if d.platform_scheduled && matches!(d.state, State::Scheduled | State::RetryWait) {
+                // The platform holds it: a new time (or text) must be sent there. A post that
+                // lost its publish_at keeps the time the platform has.
+                if !slotted && d.due_at != due_at && due_at.is_some() {
+                    d.due_at = due_at;
+                    d.update_state = Some("pending".into());
+                    d.next_attempt_at = None;
+                }
+            } else if matches!(d.state, State::Scheduled | State::RetryWait) && moved {
                 // The officer changed when it goes out. A slot already given keeps its place.
                 d.due_at = due_at;
                 d.slotted = slotted;
@@ -317,7 +327,9 @@ fn align_deliveries(
                 .published_hash
                 .as_deref()
                 .is_some_and(|h| h != record.content_hash);
-            if d.state == State::Published
+            let on_platform = d.state == State::Published
+                || (d.platform_scheduled && d.state != State::Cancelled);
+            if on_platform
                 && changed_since_published
                 && config.schedule.on_edit == OnEdit::Update
                 && d.update_state.as_deref() != Some("sending")

@@ -48,7 +48,23 @@ fn retry_at(
     now + chrono::Duration::from_std(wait).unwrap_or_default()
 }
 
+/// The platform holds the post and will publish it itself at `at`.
+fn held_by_platform(d: &mut Delivery, remote_id: &str, at: DateTime<Utc>, hash: &str) {
+    d.state = State::Scheduled;
+    d.platform_scheduled = true;
+    d.remote_id = Some(remote_id.to_string());
+    d.due_at = Some(at);
+    d.published_hash = Some(hash.to_string());
+    d.progress = None;
+    d.needs_reconcile = false;
+    d.reconcile_tries = 0;
+    d.next_attempt_at = None;
+    d.last_error = None;
+    d.update_state = None;
+}
+
 fn publish(d: &mut Delivery, remote_id: &str, now: DateTime<Utc>, hash: &str) {
+    d.platform_scheduled = false;
     d.state = State::Published;
     d.remote_id = Some(remote_id.to_string());
     d.published_at = Some(now);
@@ -93,6 +109,10 @@ pub fn after_create(
     match outcome {
         Outcome::Published { remote_id } => {
             publish(d, remote_id, now, hash);
+            ChannelEffect::None
+        }
+        Outcome::ScheduledOnPlatform { remote_id, at } => {
+            held_by_platform(d, remote_id, *at, hash);
             ChannelEffect::None
         }
         Outcome::Transient {
@@ -153,6 +173,10 @@ pub fn after_reconcile(
             publish(d, remote_id, now, hash);
             false
         }
+        Reconciled::FoundScheduled { remote_id, at } => {
+            held_by_platform(d, remote_id, *at, hash);
+            false
+        }
         Reconciled::Absent => {
             d.needs_reconcile = false;
             d.reconcile_tries = 0;
@@ -205,9 +229,14 @@ pub fn after_update(
     policy: &RetryConfig,
     random: f64,
 ) -> ChannelEffect {
-    d.state = State::Published;
+    // An update never changes whether the post is out: a platform-held post stays scheduled.
+    d.state = if d.platform_scheduled {
+        State::Scheduled
+    } else {
+        State::Published
+    };
     match outcome {
-        Outcome::Published { remote_id } => {
+        Outcome::Published { remote_id } | Outcome::ScheduledOnPlatform { remote_id, .. } => {
             d.remote_id = Some(remote_id.clone());
             d.published_hash = Some(hash.to_string());
             d.update_state = None;
@@ -249,6 +278,111 @@ pub fn after_update(
             d.update_state = Some("failed".into());
             d.next_attempt_at = None;
             d.last_error = Some(message.clone());
+            ChannelEffect::None
+        }
+    }
+}
+
+/// After checking whether a post the platform held has gone out.
+pub fn after_confirm(
+    d: &mut Delivery,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+    hash: &str,
+    policy: &RetryConfig,
+    random: f64,
+) -> ChannelEffect {
+    match outcome {
+        Outcome::Published { remote_id } => {
+            let hash = d.published_hash.clone().unwrap_or_else(|| hash.to_string());
+            publish(d, remote_id, now, &hash);
+            ChannelEffect::None
+        }
+        Outcome::ScheduledOnPlatform { at, .. } => {
+            // Not out yet (the platform moved it): look again after its new time.
+            d.due_at = Some(*at);
+            d.next_attempt_at = None;
+            ChannelEffect::None
+        }
+        Outcome::Transient { message, .. } | Outcome::Ambiguous { message } => {
+            d.reconcile_tries += 1;
+            d.last_error = Some(message.clone());
+            let wait = backoff(
+                d.reconcile_tries,
+                policy.base_delay,
+                policy.max_delay,
+                None,
+                random,
+            );
+            d.next_attempt_at = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+            ChannelEffect::None
+        }
+        Outcome::RateLimited { message, until } => {
+            d.next_attempt_at = Some(*until);
+            ChannelEffect::Pause {
+                until: *until,
+                reason: message.clone(),
+            }
+        }
+        Outcome::AuthExpired { message } => ChannelEffect::NeedsReauth {
+            reason: message.clone(),
+        },
+        Outcome::Permanent { message } => {
+            // The platform no longer has it (deleted on the website?): it did not go out by loa.
+            d.state = State::Failed;
+            d.platform_scheduled = false;
+            d.next_attempt_at = None;
+            d.last_error = Some(message.clone());
+            ChannelEffect::None
+        }
+    }
+}
+
+/// After taking back a cancelled post the platform held.
+pub fn after_withdraw(
+    d: &mut Delivery,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+    policy: &RetryConfig,
+    random: f64,
+) -> ChannelEffect {
+    match outcome {
+        Outcome::Published { .. } | Outcome::ScheduledOnPlatform { .. } => {
+            d.platform_scheduled = false;
+            d.remote_id = None;
+            d.next_attempt_at = None;
+            d.last_error = None;
+            ChannelEffect::None
+        }
+        Outcome::RateLimited { message, until } => {
+            d.next_attempt_at = Some(*until);
+            ChannelEffect::Pause {
+                until: *until,
+                reason: message.clone(),
+            }
+        }
+        Outcome::AuthExpired { message } => ChannelEffect::NeedsReauth {
+            reason: message.clone(),
+        },
+        // Until it is gone the platform will publish it: keep trying, and say so.
+        Outcome::Transient { message, .. }
+        | Outcome::Ambiguous { message }
+        | Outcome::Permanent { message } => {
+            d.failures += 1;
+            d.last_error = Some(crate::i18n::tr(
+                format!(
+                    "cancelled, but the platform still holds it for later and could not remove it yet: {message}"
+                ),
+                format!("đã hủy nhưng nền tảng vẫn giữ bài để đăng sau và chưa gỡ được: {message}"),
+            ));
+            let wait = backoff(
+                d.failures,
+                policy.base_delay,
+                policy.max_delay,
+                None,
+                random,
+            );
+            d.next_attempt_at = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
             ChannelEffect::None
         }
     }

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[&str] = &[
         failures        INTEGER NOT NULL DEFAULT 0,-- attempts counted against retry.max_attempts
         next_attempt_at TEXT,
         remote_id       TEXT,
+        platform_scheduled INTEGER NOT NULL DEFAULT 0, -- the platform holds it for due_at (native scheduling)
         published_at    TEXT,
         published_hash  TEXT,                      -- content_hash that is on the platform
         progress        TEXT,                      -- a platform's in-flight token (Zalo create)

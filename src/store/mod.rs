@@ -138,8 +138,10 @@ pub struct Delivery {
     pub failures: u32,
     /// When the next try is due.
     pub next_attempt_at: Option<DateTime<Utc>>,
-    /// The platform's id once published.
+    /// The platform's id once published (or once the platform holds it for later).
     pub remote_id: Option<String>,
+    /// The platform holds the post and publishes it itself at `due_at` (native scheduling).
+    pub platform_scheduled: bool,
     /// When it was published.
     pub published_at: Option<DateTime<Utc>>,
     /// Content hash of what is on the platform.
@@ -207,7 +209,8 @@ fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
 }
 
 const DELIVERY_COLUMNS: &str = "id, post_id, channel, state, due_at, slotted, attempts, failures, next_attempt_at, remote_id, \
-     published_at, published_hash, progress, needs_reconcile, reconcile_tries, update_state, last_error, cancel_reason";
+     published_at, published_hash, progress, needs_reconcile, reconcile_tries, update_state, last_error, cancel_reason, \
+     platform_scheduled";
 
 fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
     let channel: String = r.get(2)?;
@@ -231,6 +234,7 @@ fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
         update_state: r.get(15)?,
         last_error: r.get(16)?,
         cancel_reason: r.get(17)?,
+        platform_scheduled: r.get(18)?,
     })
 }
 
@@ -437,7 +441,8 @@ impl Store {
         self.conn.execute(
             "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, attempts = ?5, failures = ?6, next_attempt_at = ?7,
                  remote_id = ?8, published_at = ?9, published_hash = ?10, progress = ?11, needs_reconcile = ?12,
-                 reconcile_tries = ?13, update_state = ?14, last_error = ?15, cancel_reason = ?16
+                 reconcile_tries = ?13, update_state = ?14, last_error = ?15, cancel_reason = ?16,
+                 platform_scheduled = ?17
              WHERE id = ?1",
             params![
                 d.id,
@@ -455,7 +460,8 @@ impl Store {
                 d.reconcile_tries,
                 d.update_state,
                 d.last_error,
-                d.cancel_reason
+                d.cancel_reason,
+                d.platform_scheduled
             ],
         )?;
         Ok(())
@@ -500,7 +506,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE deliveries SET update_state = 'sending', attempts = attempts + 1
-             WHERE id = ?1 AND state = 'published' AND update_state = 'pending'",
+             WHERE id = ?1 AND update_state = 'pending'
+               AND (state = 'published' OR (platform_scheduled = 1 AND state IN ('scheduled', 'retry_wait')))",
             [id],
         )?;
         if changed == 0 {
@@ -562,7 +569,8 @@ impl Store {
         tx.execute(
             "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, failures = ?5, next_attempt_at = ?6,
                  remote_id = ?7, published_at = ?8, published_hash = ?9, progress = ?10, needs_reconcile = ?11,
-                 reconcile_tries = ?12, update_state = ?13, last_error = ?14, cancel_reason = ?15
+                 reconcile_tries = ?12, update_state = ?13, last_error = ?14, cancel_reason = ?15,
+                 platform_scheduled = ?16
              WHERE id = ?1",
             params![
                 d.id,
@@ -579,7 +587,8 @@ impl Store {
                 d.reconcile_tries,
                 d.update_state,
                 d.last_error,
-                d.cancel_reason
+                d.cancel_reason,
+                d.platform_scheduled
             ],
         )?;
         tx.commit()?;

@@ -35,6 +35,8 @@ pub enum Call {
     Update(String, String),
     /// reconcile(title)
     Reconcile(String),
+    /// delete(remote id)
+    Delete(String),
 }
 
 #[derive(Default)]
@@ -46,6 +48,19 @@ struct Inner {
     posts: Vec<(String, String)>,
     in_flight: usize,
     max_in_flight: usize,
+    /// (remote id, title) of posts held for later, with their times in `times`.
+    scheduled: Vec<(String, String)>,
+    times: Vec<(String, DateTime<Utc>)>,
+}
+
+impl Inner {
+    fn at_of(&self, id: &str) -> DateTime<Utc> {
+        self.times
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, t)| *t)
+            .unwrap_or_default()
+    }
 }
 
 /// The fake channel.
@@ -53,6 +68,8 @@ struct Inner {
 pub struct FakeChannel {
     channel: Channel,
     inner: Arc<Mutex<Inner>>,
+    /// With a clock, the fake schedules natively (10 min .. 30 days ahead), like Facebook.
+    native: Option<loa::engine::Clock>,
 }
 
 impl FakeChannel {
@@ -61,7 +78,29 @@ impl FakeChannel {
         FakeChannel {
             channel,
             inner: Arc::default(),
+            native: None,
         }
+    }
+
+    /// A fake that holds posts due 10 minutes to 30 days ahead and publishes them itself.
+    pub fn with_native_scheduling(channel: Channel, clock: loa::engine::Clock) -> FakeChannel {
+        FakeChannel {
+            channel,
+            inner: Arc::default(),
+            native: Some(clock),
+        }
+    }
+
+    /// Titles the platform holds for later (not yet out at `now`).
+    pub fn held(&self) -> Vec<String> {
+        let now = self.native.as_ref().map(|c| c.now());
+        let inner = self.inner.lock().unwrap();
+        inner
+            .scheduled
+            .iter()
+            .filter(|(id, _)| now.is_some_and(|n| n < inner.at_of(id)))
+            .map(|(_, t)| t.clone())
+            .collect()
     }
 
     /// Queues scripted answers for the next publish calls.
@@ -118,6 +157,20 @@ impl Publisher for FakeChannel {
                 inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
                 inner.script.pop_front()
             };
+            if let (Some(clock), None) = (&self.native, &step) {
+                let lead = job.due_at - clock.now();
+                if lead >= chrono::Duration::minutes(10) && lead <= chrono::Duration::days(30) {
+                    let id = self.create(&title);
+                    let mut inner = self.inner.lock().unwrap();
+                    inner.in_flight -= 1;
+                    inner.scheduled.push((id.clone(), title));
+                    inner.times.push((id.clone(), job.due_at));
+                    return Outcome::ScheduledOnPlatform {
+                        remote_id: id,
+                        at: job.due_at,
+                    };
+                }
+            }
             let outcome = match step {
                 None => Outcome::Published {
                     remote_id: self.create(&title),
@@ -156,6 +209,14 @@ impl Publisher for FakeChannel {
             if let Some(p) = inner.posts.iter_mut().find(|(id, _)| id == remote_id) {
                 p.1 = job.post.title.clone();
             }
+            if let Some(p) = inner.scheduled.iter_mut().find(|(id, _)| id == remote_id) {
+                p.1 = job.post.title.clone();
+            }
+            if job.scheduled_on_platform
+                && let Some(t) = inner.times.iter_mut().find(|(id, _)| id == remote_id)
+            {
+                t.1 = job.due_at;
+            }
             Outcome::Published {
                 remote_id: remote_id.to_string(),
             }
@@ -174,6 +235,46 @@ impl Publisher for FakeChannel {
                     remote_id: id.clone(),
                 },
                 None => Reconciled::Absent,
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let mut inner = self.inner.lock().unwrap();
+            inner.calls.push(Call::Delete(remote_id.to_string()));
+            inner.posts.retain(|(id, _)| id != remote_id);
+            inner.scheduled.retain(|(id, _)| id != remote_id);
+            Outcome::Published {
+                remote_id: remote_id.to_string(),
+            }
+        })
+    }
+
+    fn native_window(&self) -> Option<(chrono::Duration, chrono::Duration)> {
+        self.native
+            .as_ref()
+            .map(|_| (chrono::Duration::minutes(10), chrono::Duration::days(30)))
+    }
+
+    fn confirm<'a>(&'a self, _job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let now = self.native.as_ref().map(|c| c.now()).unwrap_or_default();
+            let inner = self.inner.lock().unwrap();
+            if !inner.posts.iter().any(|(id, _)| id == remote_id) {
+                return Outcome::Permanent {
+                    message: "(#100) post does not exist".into(),
+                };
+            }
+            if now >= inner.at_of(remote_id) {
+                Outcome::Published {
+                    remote_id: remote_id.to_string(),
+                }
+            } else {
+                Outcome::Transient {
+                    message: "not published yet".into(),
+                    retry_after: None,
+                }
             }
         })
     }

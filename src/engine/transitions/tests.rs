@@ -37,6 +37,7 @@ fn delivery() -> Delivery {
         update_state: None,
         last_error: None,
         cancel_reason: None,
+        platform_scheduled: false,
     }
 }
 
