@@ -77,21 +77,112 @@ pub fn poke(data_dir: &Path) {
     let _ = std::fs::write(data_dir.join(WAKE_FILE), b"");
 }
 
-/// The platform clients this build has for the config's enabled channels, and the enabled
-/// channels it has none for (their deliveries stay scheduled, and `status` says so).
-pub fn clients(config: &Config) -> (Vec<Arc<dyn Publisher>>, Vec<Channel>) {
-    let clients: Vec<Arc<dyn Publisher>> = Vec::new();
-    let missing = config
-        .enabled_channels()
-        .into_iter()
-        .filter(|c| !clients.iter().any(|p| p.channel() == *c))
-        .collect();
+/// An enabled channel loa cannot send to now, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unavailable {
+    /// The channel.
+    pub channel: Channel,
+    /// `needs_reauth` (no token yet) or `no_client` (this build has no client for it).
+    pub health: &'static str,
+    /// What to do, for the officer.
+    pub reason: String,
+}
+
+/// The platform clients for the config's enabled channels, and the enabled channels that
+/// cannot be served now (their deliveries wait; `status` says why).
+pub fn clients(config: &Config, clock: &Clock) -> (Vec<Arc<dyn Publisher>>, Vec<Unavailable>) {
+    let mut clients: Vec<Arc<dyn Publisher>> = Vec::new();
+    let mut missing = Vec::new();
+    for channel in config.enabled_channels() {
+        match channel {
+            Channel::Facebook => match facebook_token(config) {
+                Some(token) => {
+                    let fb = &config.facebook;
+                    clients.push(Arc::new(crate::facebook::client::FacebookChannel::new(
+                        &fb.graph_url,
+                        &fb.api_version,
+                        &fb.page_id,
+                        token,
+                        fb.native_schedule,
+                        clock.clone(),
+                    )));
+                }
+                None => missing.push(Unavailable {
+                    channel,
+                    health: "needs_reauth",
+                    reason: tr(
+                        "no Page token: set LOA_FACEBOOK_PAGE_TOKEN, or run `loa auth facebook --user-token …`",
+                        "chưa có Page token: đặt LOA_FACEBOOK_PAGE_TOKEN, hoặc chạy `loa auth facebook --user-token …`",
+                    )
+                    .into(),
+                }),
+            },
+            Channel::Zalo => missing.push(Unavailable {
+                channel,
+                health: "no_client",
+                reason: tr("this version of loa cannot send to Zalo yet", "phiên bản loa này chưa gửi được tới Zalo").into(),
+            }),
+        }
+    }
     (clients, missing)
+}
+
+/// The Page token: `LOA_FACEBOOK_PAGE_TOKEN`, else the one `loa auth facebook` stored for this Page.
+pub fn facebook_token(config: &Config) -> Option<secrecy::SecretString> {
+    if let Ok(t) = std::env::var("LOA_FACEBOOK_PAGE_TOKEN")
+        && !t.trim().is_empty()
+    {
+        return Some(secrecy::SecretString::from(t.trim().to_string()));
+    }
+    let tokens = crate::token_store::TokenStore::new(&config.data_dir)
+        .load()
+        .ok()?;
+    tokens
+        .facebook
+        .filter(|f| f.page_id == config.facebook.page_id)
+        .map(|f| f.page_token)
+}
+
+/// Asks Facebook about the Page token at start-up: when it expires, what it lacks. Problems are
+/// logged and shown by `status`; a dead token puts the channel in `needs_reauth`.
+async fn check_facebook_token(engine: &Engine, config: &Config) {
+    let Some(token) = facebook_token(config) else {
+        return;
+    };
+    let http = crate::facebook::client::http_client();
+    let base = format!(
+        "{}/{}",
+        config.facebook.graph_url.trim_end_matches('/'),
+        config.facebook.api_version
+    );
+    let info = match crate::facebook::auth::debug_token(&http, &base, &token, &token).await {
+        Ok(info) => info,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the Facebook token");
+            return;
+        }
+    };
+    let problems = info.problems(&config.facebook.page_id);
+    for p in &problems {
+        tracing::warn!(problem = %p, "Facebook token");
+    }
+    let dead = !info.is_valid;
+    let _ = engine
+        .with_store(move |s| {
+            let mut rec = s.channel(Channel::Facebook)?;
+            rec.token_expires_at = info.expires_at;
+            if dead {
+                rec.health = "needs_reauth".into();
+            }
+            rec.reason = (!problems.is_empty()).then(|| problems.join("; "));
+            s.set_channel(&rec)
+        })
+        .await;
 }
 
 /// Runs the service until SIGINT or SIGTERM (or `once`: one pass, then return).
 pub async fn run(config: Config, once: bool) -> Result<(), ServiceError> {
-    let (publishers, missing) = clients(&config);
+    let (publishers, missing) = clients(&config, &Clock::system());
     serve(config, publishers, &missing, once, shutdown_signal()).await
 }
 
@@ -99,20 +190,29 @@ pub async fn run(config: Config, once: bool) -> Result<(), ServiceError> {
 pub async fn serve(
     config: Config,
     publishers: Vec<Arc<dyn Publisher>>,
-    missing: &[Channel],
+    missing: &[Unavailable],
     once: bool,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServiceError> {
     let _lock = lock_data_dir(&config.data_dir)?;
     let store = crate::engine::open_store(&config.data_dir)
         .map_err(|e| ServiceError::Io(config.data_dir.clone(), e))?;
-    for channel in missing {
-        tracing::warn!(%channel, "{}", tr("this version of loa has no client for this channel yet: its posts are checked and scheduled, not sent", "phiên bản loa này chưa có kết nối cho kênh này: bài được kiểm tra và xếp lịch, chưa được gửi"));
+    for m in missing {
+        tracing::warn!(channel = %m.channel, "{}", m.reason);
     }
     let data_dir = config.data_dir.clone();
     let posts_dir = config.posts_dir.clone();
     let tz = config.timezone;
-    let engine = Arc::new(Engine::new(store, config, publishers, Clock::system()));
+    let serves_facebook = publishers.iter().any(|p| p.channel() == Channel::Facebook);
+    let engine = Arc::new(Engine::new(
+        store,
+        config.clone(),
+        publishers,
+        Clock::system(),
+    ));
+    if serves_facebook {
+        check_facebook_token(&engine, &config).await;
+    }
     let recovered = engine.recover().await?;
     if recovered > 0 {
         tracing::warn!(

@@ -85,13 +85,13 @@ pub struct ChannelStatus {
     pub next_free_slot: Option<String>,
 }
 
-/// Builds the status from the store at time `now`. `no_client` lists enabled channels this
-/// build cannot send to.
+/// Builds the status from the store at time `now`. `unavailable` lists enabled channels loa
+/// cannot send to now, and why.
 pub fn build(
     s: &Store,
     config: &Config,
     now: DateTime<Utc>,
-    no_client: &[Channel],
+    unavailable: &[crate::service::Unavailable],
 ) -> store::Result<Status> {
     let tz = config.timezone;
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
@@ -149,31 +149,25 @@ pub fn build(
         .map(|channel| {
             let rec = recorded.get(&channel);
             let paused_until = rec.and_then(|r| r.paused_until).filter(|t| *t > now);
-            let (health, reason) = if no_client.contains(&channel) {
-                (
-                    "no_client".to_string(),
-                    Some(
-                        tr(
-                            "this version of loa cannot send to this channel yet",
-                            "phiên bản loa này chưa gửi được tới kênh này",
-                        )
-                        .to_string(),
-                    ),
-                )
-            } else {
-                match rec {
-                    Some(r) if r.health == "needs_reauth" => (
-                        r.health.clone(),
-                        Some(format!(
-                            "{} — {}",
-                            r.reason.clone().unwrap_or_default(),
-                            reauth_hint(channel)
-                        )),
-                    ),
-                    Some(r) if paused_until.is_some() => (r.health.clone(), r.reason.clone()),
-                    _ => ("ok".to_string(), None),
-                }
-            };
+            let (health, reason) =
+                if let Some(u) = unavailable.iter().find(|u| u.channel == channel) {
+                    (u.health.to_string(), Some(u.reason.clone()))
+                } else {
+                    match rec {
+                        Some(r) if r.health == "needs_reauth" => (
+                            r.health.clone(),
+                            Some(format!(
+                                "{} — {}",
+                                r.reason.clone().unwrap_or_default(),
+                                reauth_hint(channel)
+                            )),
+                        ),
+                        Some(r) if paused_until.is_some() => (r.health.clone(), r.reason.clone()),
+                        // Token warnings from the start-up check (expiring, a missing permission).
+                        Some(r) if r.health == "ok" => ("ok".to_string(), r.reason.clone()),
+                        _ => ("ok".to_string(), None),
+                    }
+                };
             let taken: Vec<DateTime<Utc>> = deliveries
                 .iter()
                 .filter(|d| {
@@ -186,7 +180,7 @@ pub fn build(
                 channel,
                 health,
                 paused_until: paused_until.map(local),
-                token_expires_at: None,
+                token_expires_at: rec.and_then(|r| r.token_expires_at).map(local),
                 reason,
                 next_free_slot: slots::next_free(&config.schedule.slots, tz, now, &taken)
                     .map(local),

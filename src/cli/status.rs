@@ -11,7 +11,7 @@ use crate::service;
 pub fn run(config: Config, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
     let runtime = super::runtime()?;
     let tz = config.timezone;
-    let (_, no_client) = service::clients(&config);
+    let (_, unavailable) = service::clients(&config, &Clock::system());
     let result = runtime.block_on(async move {
         let store = crate::engine::open_store(&config.data_dir)?;
         let engine = Arc::new(Engine::new(
@@ -27,7 +27,7 @@ pub fn run(config: Config, json: bool, out: &mut dyn Write, err: &mut dyn Write)
         }
         let now = engine.clock().now();
         engine
-            .with_store(move |s| crate::status::build(s, &config, now, &no_client))
+            .with_store(move |s| crate::status::build(s, &config, now, &unavailable))
             .await
             .map_err(io::Error::other)
     });

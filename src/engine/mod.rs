@@ -698,28 +698,29 @@ impl Engine {
     }
 
     async fn channel_effect(&self, channel: Channel, effect: ChannelEffect) -> Result<()> {
-        let record = match effect {
-            ChannelEffect::None => return Ok(()),
-            ChannelEffect::Pause { until, reason } => {
-                tracing::warn!(%channel, %until, %reason, "channel paused");
-                ChannelRecord {
-                    channel,
-                    health: "rate_limited".into(),
-                    paused_until: Some(until),
-                    reason: Some(reason),
+        if effect == ChannelEffect::None {
+            return Ok(());
+        }
+        self.with_store(move |s| {
+            let mut record = s.channel(channel)?;
+            match effect {
+                ChannelEffect::None => {}
+                ChannelEffect::Pause { until, reason } => {
+                    tracing::warn!(%channel, %until, %reason, "channel paused");
+                    record.health = "rate_limited".into();
+                    record.paused_until = Some(until);
+                    record.reason = Some(reason);
+                }
+                ChannelEffect::NeedsReauth { reason } => {
+                    tracing::warn!(%channel, %reason, "channel needs a new token");
+                    record.health = "needs_reauth".into();
+                    record.paused_until = None;
+                    record.reason = Some(reason);
                 }
             }
-            ChannelEffect::NeedsReauth { reason } => {
-                tracing::warn!(%channel, %reason, "channel needs a new token");
-                ChannelRecord {
-                    channel,
-                    health: "needs_reauth".into(),
-                    paused_until: None,
-                    reason: Some(reason),
-                }
-            }
-        };
-        self.with_store(move |s| s.set_channel(&record)).await
+            s.set_channel(&record)
+        })
+        .await
     }
 }
 

@@ -64,7 +64,8 @@ pub const MIGRATIONS: &[&str] = &[
         channel      TEXT PRIMARY KEY,
         health       TEXT NOT NULL DEFAULT 'ok',   -- ok | rate_limited | needs_reauth
         paused_until TEXT,
-        reason       TEXT
+        reason       TEXT,
+        token_expires_at TEXT                      -- when the channel's token dies, if known
     );
     "#,
 ];

@@ -181,6 +181,8 @@ pub struct ChannelRecord {
     pub paused_until: Option<DateTime<Utc>>,
     /// Why, in the platform's words.
     pub reason: Option<String>,
+    /// When the channel's token expires, when known.
+    pub token_expires_at: Option<DateTime<Utc>>,
 }
 
 /// One request made (or being made).
@@ -648,7 +650,7 @@ impl Store {
     /// Every channel's recorded health.
     pub fn channels(&self) -> Result<Vec<ChannelRecord>> {
         let mut stmt = self.conn.prepare(
-            "SELECT channel, health, paused_until, reason FROM channels ORDER BY channel",
+            "SELECT channel, health, paused_until, reason, token_expires_at FROM channels ORDER BY channel",
         )?;
         let rows = stmt.query_map([], |r| {
             let c: String = r.get(0)?;
@@ -657,17 +659,33 @@ impl Store {
                 health: r.get(1)?,
                 paused_until: parse_ts(r.get(2)?),
                 reason: r.get(3)?,
+                token_expires_at: parse_ts(r.get(4)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// A channel's record (a fresh `ok` one when nothing was recorded yet).
+    pub fn channel(&self, channel: Channel) -> Result<ChannelRecord> {
+        Ok(self
+            .channels()?
+            .into_iter()
+            .find(|c| c.channel == channel)
+            .unwrap_or(ChannelRecord {
+                channel,
+                health: "ok".into(),
+                paused_until: None,
+                reason: None,
+                token_expires_at: None,
+            }))
+    }
+
     /// Records a channel's health and pause.
     pub fn set_channel(&mut self, c: &ChannelRecord) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO channels (channel, health, paused_until, reason) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (channel) DO UPDATE SET health = ?2, paused_until = ?3, reason = ?4",
-            params![c.channel.name(), c.health, c.paused_until.map(ts), c.reason],
+            "INSERT INTO channels (channel, health, paused_until, reason, token_expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (channel) DO UPDATE SET health = ?2, paused_until = ?3, reason = ?4, token_expires_at = ?5",
+            params![c.channel.name(), c.health, c.paused_until.map(ts), c.reason, c.token_expires_at.map(ts)],
         )?;
         Ok(())
     }

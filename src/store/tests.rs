@@ -155,6 +155,7 @@ fn channel_pauses_are_kept() {
         health: "rate_limited".into(),
         paused_until: Some(now()),
         reason: Some("(#4)".into()),
+        token_expires_at: None,
     };
     s.set_channel(&rec).unwrap();
     s.set_channel(&rec).unwrap();
