@@ -2,11 +2,13 @@
 //!
 //! Exit codes (CONTRACT.md): 0 success, 1 the job failed (errors found), 2 bad usage or config.
 
+mod auth;
 mod check;
 mod preview;
 mod queue;
 mod run;
 mod status;
+mod unpublish;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -80,6 +82,32 @@ pub enum Command {
         #[arg(long, value_parser = parse_channel)]
         channel: Option<Channel>,
     },
+    /// Delete the published post on the platforms (it is not published again).
+    Unpublish {
+        /// A post file (posts/x.md) or its id from `loa status`.
+        post: String,
+        /// Only this channel.
+        #[arg(long, value_parser = parse_channel)]
+        channel: Option<Channel>,
+    },
+    /// Connect a platform account.
+    Auth {
+        /// Which platform.
+        #[command(subcommand)]
+        which: AuthCommand,
+    },
+}
+
+/// `loa auth …`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Exchange a Facebook user token for a long-lived one and store the Page token for
+    /// facebook.page_id (needs LOA_FACEBOOK_APP_ID and LOA_FACEBOOK_APP_SECRET).
+    Facebook {
+        /// A user token from the Graph API Explorer; `-` reads it from standard input.
+        #[arg(long)]
+        user_token: String,
+    },
 }
 
 fn parse_channel(s: &str) -> Result<Channel, String> {
@@ -140,6 +168,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Cancel { post, channel } => {
             queue::run(config, queue::Action::Cancel, &post, channel, out, err)
         }
+        Command::Unpublish { post, channel } => unpublish::run(config, &post, channel, out, err),
+        Command::Auth {
+            which: AuthCommand::Facebook { user_token },
+        } => auth::facebook(&config, &user_token, out, err),
     };
     // A closed pipe (`loa check | head`) is not loa's failure.
     result.unwrap_or_else(|e| {

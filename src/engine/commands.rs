@@ -13,6 +13,9 @@ pub enum CommandError {
     /// The store failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// loa cannot reach this channel now (no token, or no client in this build).
+    #[error("loa cannot reach {0} now; see `loa status`")]
+    NoClient(Channel),
 }
 
 /// Finds a post by its id, its path under `posts_dir`, or a path to its file.
@@ -139,4 +142,78 @@ pub async fn cancel(
         })
         .await?;
     changed.ok_or_else(|| CommandError::NotFound(post.to_string()))
+}
+
+/// What `unpublish` did on one channel.
+#[derive(Debug)]
+pub struct Unpublished {
+    /// The channel.
+    pub channel: Channel,
+    /// The platform's answer (`Published` means the post is gone).
+    pub outcome: crate::publisher::Outcome,
+}
+
+/// Deletes the published (or platform-held) post of `post` on each of its channels (or only
+/// `channel`). A deleted delivery becomes `cancelled` and is not published again, even though
+/// its file stays in the posts folder.
+pub async fn unpublish(
+    engine: &Engine,
+    post: &str,
+    channel: Option<Channel>,
+) -> Result<Vec<Unpublished>, CommandError> {
+    let (key, posts_dir) = (post.to_string(), engine.config.posts_dir.clone());
+    let found = engine
+        .with_store(move |s| {
+            let Some(post) = find_post(s, &posts_dir, &key)? else {
+                return Ok(None);
+            };
+            Ok(Some(s.deliveries_of(&post.id)?))
+        })
+        .await?
+        .ok_or_else(|| CommandError::NotFound(post.to_string()))?;
+    let mut done = Vec::new();
+    for mut d in found
+        .into_iter()
+        .filter(|d| channel.is_none_or(|c| c == d.channel))
+    {
+        let on_platform =
+            d.state == State::Published || (d.platform_scheduled && d.state != State::Cancelled);
+        let (Some(remote_id), true) = (d.remote_id.clone(), on_platform) else {
+            continue;
+        };
+        let Some(publisher) = engine.publisher(d.channel) else {
+            return Err(CommandError::NoClient(d.channel));
+        };
+        let id = d.id;
+        let now = engine.clock().now();
+        // Recorded before the request, like every other one.
+        let attempt = engine
+            .with_store(move |s| s.begin_attempt(id, "delete", now))
+            .await?;
+        let outcome = publisher.delete(&remote_id).await;
+        if matches!(outcome, crate::publisher::Outcome::Published { .. }) {
+            d.state = State::Cancelled;
+            d.cancel_reason = Some("unpublished".into());
+            d.platform_scheduled = false;
+            d.update_state = None;
+            d.next_attempt_at = None;
+            d.last_error = None;
+        }
+        let (class, message) = (
+            outcome.class().to_string(),
+            outcome.message().map(String::from),
+        );
+        let saved = d.clone();
+        let now = engine.clock().now();
+        engine
+            .with_store(move |s| {
+                s.finish_attempt(attempt, &class, None, message.as_deref(), &saved, now)
+            })
+            .await?;
+        done.push(Unpublished {
+            channel: d.channel,
+            outcome,
+        });
+    }
+    Ok(done)
 }

@@ -142,6 +142,11 @@ impl Engine {
         }
     }
 
+    /// The publisher for `channel`, if this engine has one.
+    pub fn publisher(&self, channel: Channel) -> Option<Arc<dyn Publisher>> {
+        self.publishers.get(&channel).cloned()
+    }
+
     /// The configuration the engine runs with.
     pub fn config(&self) -> &Config {
         &self.config
