@@ -149,7 +149,7 @@ async fn check_facebook_token(engine: &Engine, config: &Config) {
     let Some(token) = facebook_token(config) else {
         return;
     };
-    let http = crate::facebook::client::http_client();
+    let http = crate::facebook::client::http_client_for(&config.facebook.graph_url);
     let base = format!(
         "{}/{}",
         config.facebook.graph_url.trim_end_matches('/'),

@@ -57,7 +57,7 @@ pub fn facebook(
         config.facebook.graph_url.trim_end_matches('/'),
         config.facebook.api_version
     );
-    let http = crate::facebook::client::http_client();
+    let http = crate::facebook::client::http_client_for(&config.facebook.graph_url);
     let runtime = super::runtime()?;
     let result = runtime.block_on(async {
         let long =

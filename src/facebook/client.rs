@@ -26,7 +26,7 @@ pub const NATIVE_MIN_LEAD: chrono::Duration = chrono::Duration::minutes(10);
 pub const NATIVE_MAX_LEAD: chrono::Duration = chrono::Duration::days(30);
 
 /// A Graph call's answer: the JSON body, or how the call ended.
-type Answer = Result<Value, Classified>;
+pub(crate) type Answer = Result<Value, Classified>;
 
 /// The Facebook Page channel.
 pub struct FacebookChannel {
@@ -52,7 +52,7 @@ impl FacebookChannel {
         clock: Clock,
     ) -> FacebookChannel {
         FacebookChannel {
-            http: http_client(),
+            http: http_client_for(graph_url),
             base: format!("{}/{}", graph_url.trim_end_matches('/'), api_version),
             page_id: page_id.to_string(),
             token,
@@ -62,12 +62,13 @@ impl FacebookChannel {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    /// `{base}/{path}`.
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/{}", self.base, path.trim_start_matches('/'))
     }
 
     /// Sends `req` (built for a call of `kind`) and classifies the answer.
-    async fn call(&self, kind: CallKind, req: reqwest::RequestBuilder) -> Answer {
+    pub(crate) async fn call(&self, kind: CallKind, req: reqwest::RequestBuilder) -> Answer {
         let now = self.clock.now();
         if let Some(until) = self.paused().filter(|t| *t > now) {
             // Calling while throttled extends Facebook's block: do not even try.
@@ -138,9 +139,32 @@ impl FacebookChannel {
                         "Facebook refused a call"
                     );
                 }
-                Err(classify(kind, status, error.as_ref(), now, regain))
+                Err(self.hide_token(classify(kind, status, error.as_ref(), now, regain)))
             }
         }
+    }
+
+    /// Replaces this channel's own token in an outcome's message. Facebook quotes a malformed
+    /// token back ("Malformed access token EAA…") without any `access_token=` before it, so the
+    /// key-based redaction of the error text does not catch it, and the message is stored.
+    fn hide_token(&self, classified: Classified) -> Classified {
+        let token = self.token.expose_secret();
+        let Classified::Outcome(mut outcome) = classified else {
+            return classified;
+        };
+        match &mut outcome {
+            Outcome::Transient { message, .. }
+            | Outcome::RateLimited { message, .. }
+            | Outcome::AuthExpired { message }
+            | Outcome::Permanent { message }
+            | Outcome::Ambiguous { message }
+                if !token.is_empty() && message.contains(token) =>
+            {
+                *message = message.replace(token, "[hidden]");
+            }
+            _ => {}
+        }
+        Classified::Outcome(outcome)
     }
 
     fn paused(&self) -> Option<DateTime<Utc>> {
@@ -150,7 +174,17 @@ impl FacebookChannel {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn token(&self) -> String {
+    /// The HTTP client.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The Page's id.
+    pub(crate) fn page_id(&self) -> &str {
+        &self.page_id
+    }
+
+    pub(crate) fn token(&self) -> String {
         self.token.expose_secret().to_string()
     }
 
@@ -371,15 +405,31 @@ pub fn parse_graph_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The HTTP client: rustls, bounded waits, no proxy surprises on loopback fakes.
+/// The HTTP client: rustls, bounded waits.
 pub fn http_client() -> reqwest::Client {
+    client_builder()
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The HTTP client for `graph_url`: like [`http_client`], but a loopback fake (`loa sandbox`,
+/// tests) is reached directly, never through an `HTTP(S)_PROXY` from the environment.
+pub fn http_client_for(graph_url: &str) -> reqwest::Client {
+    let builder = client_builder();
+    let builder = if crate::config::is_loopback_url(graph_url) {
+        builder.no_proxy()
+    } else {
+        builder
+    };
+    builder.build().unwrap_or_else(|_| reqwest::Client::new())
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("loa/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
         // Photo uploads from a slow office line can take a while.
         .timeout(Duration::from_secs(120))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 impl Publisher for FacebookChannel {

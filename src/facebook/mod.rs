@@ -4,4 +4,5 @@
 pub mod auth;
 pub mod client;
 pub mod errors;
+pub mod insights;
 pub mod usage;
