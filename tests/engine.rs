@@ -679,6 +679,28 @@ async fn deleting_or_editing_a_platform_held_post_reaches_the_platform() {
     boot(&engine).await;
     run_for(&engine, Duration::from_secs(5)).await;
     assert_eq!(fb.held().len(), 2);
+    // Both were handed over at once, in either order: find which id each got.
+    let ids: Vec<(String, String)> = engine
+        .with_store(|s| {
+            let posts = s.all_posts()?;
+            Ok(s.deliveries()?
+                .into_iter()
+                .map(|d| {
+                    (
+                        posts
+                            .iter()
+                            .find(|p| p.id == d.post_id)
+                            .unwrap()
+                            .path
+                            .clone(),
+                        d.remote_id.unwrap(),
+                    )
+                })
+                .collect())
+        })
+        .await
+        .unwrap();
+    let id_of = |file: &str| ids.iter().find(|(p, _)| p == file).unwrap().1.clone();
 
     std::fs::remove_file(w.posts.join("a.md")).unwrap();
     w.write(
@@ -689,13 +711,13 @@ async fn deleting_or_editing_a_platform_held_post_reaches_the_platform() {
     engine.sync().await.unwrap();
     run_for(&engine, Duration::from_secs(5)).await;
     assert!(
-        fb.calls().contains(&Call::Delete("facebook-1".into())),
+        fb.calls().contains(&Call::Delete(id_of("a.md"))),
         "{:?}",
         fb.calls()
     );
     assert!(
         fb.calls()
-            .contains(&Call::Update("facebook-2".into(), "B (sửa)".into())),
+            .contains(&Call::Update(id_of("b.md"), "B (sửa)".into())),
         "{:?}",
         fb.calls()
     );
