@@ -95,8 +95,11 @@ fn form(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A minimal multipart/form-data reader: (name, filename, bytes) per part.
-fn multipart(req: &Request) -> Option<Vec<(String, Option<String>, Vec<u8>)>> {
+/// One multipart part: (name, filename, bytes).
+type FormPart = (String, Option<String>, Vec<u8>);
+
+/// A minimal multipart/form-data reader.
+fn multipart(req: &Request) -> Option<Vec<FormPart>> {
     let ct = req.headers.get("content-type")?.to_str().ok()?;
     let boundary = ct.split("boundary=").nth(1)?.trim_matches('"');
     let delimiter = format!("--{boundary}");
