@@ -374,6 +374,11 @@ async fn a_mix_of_posts_under_faults_is_published_exactly_once_each() {
     }
     let _ = stop.send(());
     running.await.unwrap().unwrap();
+    let states: Vec<State> = engine
+        .with_store(|s| Ok(s.deliveries()?.into_iter().map(|d| d.state).collect()))
+        .await
+        .unwrap();
+    assert!(states.iter().all(|s| *s == State::Published), "{states:?}");
 
     let page = page.lock().unwrap();
     assert!(
@@ -408,11 +413,6 @@ async fn a_mix_of_posts_under_faults_is_published_exactly_once_each() {
         3,
         "the three-photo post carries its three photos"
     );
-    let states: Vec<State> = engine
-        .with_store(|s| Ok(s.deliveries()?.into_iter().map(|d| d.state).collect()))
-        .await
-        .unwrap();
-    assert!(states.iter().all(|s| *s == State::Published), "{states:?}");
     let store = Store::open(&dir.path().join("data/loa.db")).unwrap();
     assert!(store.integrity_ok().unwrap());
 }
