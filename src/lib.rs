@@ -20,3 +20,4 @@ pub mod status;
 pub mod store;
 pub mod text;
 pub mod token_store;
+pub mod zalo;

@@ -1,0 +1,5 @@
+//! The Zalo Official Account channel: OAuth v4 tokens, articles (create → verify), broadcast,
+//! update, remove, stats. Everything here follows `shared/api/zalo-oa.md`.
+
+pub mod errors;
+pub mod oauth;
