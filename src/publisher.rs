@@ -158,6 +158,17 @@ pub trait Publisher: Send + Sync {
     /// the platform holds for later). `Published` means it is gone (or was already).
     fn delete<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Outcome>;
 
+    /// Sends the published post `remote_id` to the channel's followers (Zalo's broadcast).
+    /// `Published` carries the platform's message id.
+    fn broadcast<'a>(&'a self, job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
+        let _ = (job, remote_id);
+        Box::pin(async {
+            Outcome::Permanent {
+                message: "this channel has no broadcast".into(),
+            }
+        })
+    }
+
     /// When the platform can hold a post and publish it itself: the shortest and longest lead
     /// it accepts. The engine then hands deliveries over early. `None`: loa publishes on time.
     fn native_window(&self) -> Option<(chrono::Duration, chrono::Duration)> {

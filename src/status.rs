@@ -65,6 +65,12 @@ pub struct DeliveryStatus {
     /// An update of the published post: `pending` or `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<String>,
+    /// Sending to followers (Zalo): `wanted`, `pending`, `sent`, `failed`, `unconfirmed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<String>,
+    /// Why the broadcast is not sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broadcast_error: Option<String>,
 }
 
 /// One channel.
@@ -137,6 +143,8 @@ pub fn build(
                     published_at: d.published_at.map(local),
                     last_error: d.last_error.clone(),
                     update: d.update_state.clone(),
+                    broadcast: d.broadcast_state.clone(),
+                    broadcast_error: d.broadcast_error.clone(),
                 })
                 .collect(),
         });
@@ -277,6 +285,23 @@ pub fn text(status: &Status, tz: Tz) -> String {
                 d.channel.name(),
                 state_label(d.state)
             ));
+            if let Some(b) = &d.broadcast {
+                let label = match b.as_str() {
+                    "wanted" => tr("after publishing", "sau khi đăng"),
+                    "pending" => tr("waiting", "đang chờ"),
+                    "sent" => tr("sent", "đã gửi"),
+                    "failed" => tr("failed", "lỗi"),
+                    "unconfirmed" => tr("unconfirmed", "chưa xác nhận"),
+                    other => other,
+                };
+                out.push_str(&format!(
+                    "            {}: {label}\n",
+                    tr("to followers", "gửi người quan tâm")
+                ));
+                if let Some(e) = &d.broadcast_error {
+                    out.push_str(&format!("            {e}\n"));
+                }
+            }
             if let Some(update) = &d.update {
                 out.push_str(&format!(
                     "            {}: {update}\n",

@@ -734,6 +734,113 @@ async fn deleting_or_editing_a_platform_held_post_reaches_the_platform() {
     );
 }
 
+fn zalo_world() -> World {
+    World::new(
+        "[zalo]\napp_id = \"2\"\ndefault_cover_url = \"https://x.gov.vn/c.jpg\"\nbroadcast = false\n",
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broadcast_follows_publication_once_and_waits_out_the_night() {
+    let w = zalo_world();
+    w.write(
+        "a.md",
+        "title: \"A\"\npublish_at: now\nchannels: [zalo]\nzalo: { broadcast: true }",
+        "x",
+    );
+    w.write(
+        "b.md",
+        "title: \"B\"\npublish_at: now\nchannels: [zalo]",
+        "x",
+    );
+    let zalo = FakeChannel::new(Channel::Zalo);
+    // 20:00 in Vietnam: Zalo refuses broadcasts at night until 06:00.
+    let six = at("2026-11-27T06:00:00+07:00");
+    zalo.script_broadcast([Outcome::RateLimited {
+        message: "(error -234) cannot be sent at night".into(),
+        until: six,
+    }]);
+    let engine = w.engine(&[&zalo]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(60)).await;
+    let broadcasts = |z: &FakeChannel| {
+        z.calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Broadcast(_)))
+            .count()
+    };
+    assert_eq!(zalo.titles().len(), 2);
+    assert_eq!(
+        broadcasts(&zalo),
+        1,
+        "only the post that asked for it, once so far"
+    );
+    let d = engine
+        .with_store(|s| {
+            Ok(s.deliveries()?
+                .into_iter()
+                .find(|d| d.broadcast_state.is_some())
+                .unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.state, d.broadcast_state.as_deref(), d.broadcast_next),
+        (State::Published, Some("pending"), Some(six))
+    );
+
+    run_for(&engine, (six - start()).to_std().unwrap()).await;
+    assert_eq!(broadcasts(&zalo), 2);
+    let d = engine
+        .with_store(|s| {
+            Ok(s.deliveries()?
+                .into_iter()
+                .find(|d| d.broadcast_state.is_some())
+                .unwrap())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.broadcast_state.as_deref(), d.broadcast_id.is_some()),
+        (Some("sent"), true)
+    );
+    run_for(&engine, Duration::from_secs(86_400)).await;
+    assert_eq!(broadcasts(&zalo), 2, "never sent twice");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_broadcast_answer_is_never_sent_again() {
+    let w = zalo_world();
+    w.write(
+        "a.md",
+        "title: \"A\"\npublish_at: now\nchannels: [zalo]\nzalo: { broadcast: true }",
+        "x",
+    );
+    let zalo = FakeChannel::new(Channel::Zalo);
+    zalo.script_broadcast([Outcome::Ambiguous {
+        message: "timeout".into(),
+    }]);
+    let engine = w.engine(&[&zalo]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(86_400)).await;
+    assert_eq!(
+        zalo.calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Broadcast(_)))
+            .count(),
+        1
+    );
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.state, d.broadcast_state.as_deref()),
+        (State::Published, Some("unconfirmed")),
+        "a failed broadcast never undoes published"
+    );
+}
+
 #[tokio::test]
 async fn run_once_makes_one_attempt_at_each_due_delivery() {
     let w = World::new("");

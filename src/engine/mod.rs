@@ -73,6 +73,8 @@ enum Work {
     Confirm,
     /// A cancelled post the platform still holds for later: take it back.
     Withdraw,
+    /// Send the published post to followers.
+    Broadcast,
 }
 
 /// After the platform should have published a post it held, loa looks this much later.
@@ -105,6 +107,12 @@ fn work_for(
                 _ => due,
             };
             Some((retry(at), Work::Publish))
+        }
+        State::Published
+            if d.broadcast_state.as_deref() == Some("pending")
+                && d.update_state.as_deref() != Some("pending") =>
+        {
+            Some((d.broadcast_next.unwrap_or(now), Work::Broadcast))
         }
         State::Published if d.update_state.as_deref() == Some("pending") => {
             Some((d.next_attempt_at.unwrap_or(now), Work::Update))
@@ -195,6 +203,16 @@ impl Engine {
                     d.next_attempt_at = Some(now);
                     changed = true;
                     n += 1;
+                }
+                if d.broadcast_state.as_deref() == Some("sending") {
+                    // No platform lists sent broadcasts: one that may have gone out is never
+                    // sent again.
+                    d.broadcast_state = Some("unconfirmed".into());
+                    d.broadcast_error = Some(crate::i18n::tr(
+                        "loa stopped while sending this to followers; it may have gone out, so it is not sent again".to_string(),
+                        "loa dừng khi đang gửi tin tới người quan tâm; tin có thể đã đi nên không gửi lại".to_string(),
+                    ));
+                    changed = true;
                 }
                 if d.update_state.as_deref() == Some("sending") {
                     // Updates are idempotent: sending again is safe.
@@ -417,6 +435,7 @@ impl Engine {
             Work::Update => self.update(id).await,
             Work::Confirm => self.confirm(id).await,
             Work::Withdraw => self.withdraw(id).await,
+            Work::Broadcast => self.broadcast(id).await,
         }
     }
 
@@ -639,6 +658,47 @@ impl Engine {
         );
         self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
             .await?;
+        self.channel_effect(d.channel, effect).await
+    }
+
+    /// Sends a published post to the channel's followers, once.
+    async fn broadcast(&self, id: i64) -> Result<()> {
+        let now = self.clock.now();
+        let Some((mut d, attempt)) = self.with_store(move |s| s.claim_broadcast(id, now)).await?
+        else {
+            return Ok(());
+        };
+        let Some(remote_id) = d.remote_id.clone() else {
+            return Ok(());
+        };
+        let outcome = match self.job(&d).await? {
+            Ok(job) => {
+                self.publishers[&d.channel]
+                    .broadcast(&job, &remote_id)
+                    .await
+            }
+            Err(problems) => crate::publisher::Outcome::Permanent { message: problems },
+        };
+        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "broadcast");
+        let effect = transitions::after_broadcast(
+            &mut d,
+            &outcome,
+            self.clock.now(),
+            &self.config.retry,
+            fastrand::f64(),
+        );
+        let remote = match &outcome {
+            crate::publisher::Outcome::Published { remote_id } => Some(remote_id.clone()),
+            _ => None,
+        };
+        self.finish(
+            attempt,
+            outcome.class(),
+            remote.as_deref(),
+            outcome.message(),
+            d.clone(),
+        )
+        .await?;
         self.channel_effect(d.channel, effect).await
     }
 

@@ -323,6 +323,15 @@ fn align_deliveries(
                 d.due_at = due_at;
                 d.slotted = slotted;
             }
+            // Whether the post asks to be sent to followers, for as long as that is still open.
+            let wants = d.channel == Channel::Zalo && crate::render::zalo::broadcasts(post, config);
+            match (wants, d.broadcast_state.as_deref()) {
+                (true, None) if d.state != State::Published => {
+                    d.broadcast_state = Some("wanted".into())
+                }
+                (false, Some("wanted" | "pending")) => d.broadcast_state = None,
+                _ => {}
+            }
             let changed_since_published = d
                 .published_hash
                 .as_deref()
@@ -349,7 +358,14 @@ fn align_deliveries(
         for channel in wanted {
             if !existing.iter().any(|d| d.channel == channel) {
                 let (due_at, slotted) = schedule_of(post, record);
-                store.insert_delivery(&record.id, channel, due_at, slotted)?;
+                let id = store.insert_delivery(&record.id, channel, due_at, slotted)?;
+                if channel == Channel::Zalo
+                    && crate::render::zalo::broadcasts(post, config)
+                    && let Some(mut d) = store.delivery(id)?
+                {
+                    d.broadcast_state = Some("wanted".into());
+                    store.save_delivery(&d)?;
+                }
             }
         }
     }

@@ -65,6 +65,12 @@ fn held_by_platform(d: &mut Delivery, remote_id: &str, at: DateTime<Utc>, hash: 
 
 fn publish(d: &mut Delivery, remote_id: &str, now: DateTime<Utc>, hash: &str) {
     d.platform_scheduled = false;
+    d.failures = 0;
+    // A broadcast waits for the post to be published; now it may go.
+    if d.broadcast_state.as_deref() == Some("wanted") {
+        d.broadcast_state = Some("pending".into());
+        d.broadcast_next = None;
+    }
     d.state = State::Published;
     d.remote_id = Some(remote_id.to_string());
     d.published_at = Some(now);
@@ -333,6 +339,81 @@ pub fn after_confirm(
             d.platform_scheduled = false;
             d.next_attempt_at = None;
             d.last_error = Some(message.clone());
+            ChannelEffect::None
+        }
+    }
+}
+
+/// After sending a published post to followers. A failed broadcast never undoes `published`,
+/// and one whose answer was lost is never sent again (followers would get it twice).
+pub fn after_broadcast(
+    d: &mut Delivery,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+    policy: &RetryConfig,
+    random: f64,
+) -> ChannelEffect {
+    match outcome {
+        Outcome::Published { remote_id } | Outcome::ScheduledOnPlatform { remote_id, .. } => {
+            d.broadcast_state = Some("sent".into());
+            d.broadcast_id = Some(remote_id.clone());
+            d.broadcast_error = None;
+            d.broadcast_next = None;
+            ChannelEffect::None
+        }
+        Outcome::Transient {
+            message,
+            retry_after,
+        } => {
+            d.failures += 1;
+            d.broadcast_error = Some(message.clone());
+            if d.failures >= policy.max_attempts {
+                d.broadcast_state = Some("failed".into());
+                d.broadcast_next = None;
+            } else {
+                d.broadcast_state = Some("pending".into());
+                let wait = backoff(
+                    d.failures,
+                    policy.base_delay,
+                    policy.max_delay,
+                    *retry_after,
+                    random,
+                );
+                d.broadcast_next = Some(now + chrono::Duration::from_std(wait).unwrap_or_default());
+            }
+            ChannelEffect::None
+        }
+        // The night window and the broadcast quota stop broadcasting, not the channel.
+        Outcome::RateLimited { message, until } => {
+            d.broadcast_state = Some("pending".into());
+            d.broadcast_next = Some(*until);
+            d.broadcast_error = Some(message.clone());
+            ChannelEffect::None
+        }
+        Outcome::AuthExpired { message } => {
+            d.broadcast_state = Some("pending".into());
+            d.broadcast_error = Some(message.clone());
+            ChannelEffect::NeedsReauth {
+                reason: message.clone(),
+            }
+        }
+        Outcome::Permanent { message } => {
+            d.broadcast_state = Some("failed".into());
+            d.broadcast_error = Some(message.clone());
+            d.broadcast_next = None;
+            ChannelEffect::None
+        }
+        Outcome::Ambiguous { message } => {
+            d.broadcast_state = Some("unconfirmed".into());
+            d.broadcast_error = Some(crate::i18n::tr(
+                format!(
+                    "the broadcast may or may not have gone out ({message}); Zalo offers no way to check, so loa does not send it again"
+                ),
+                format!(
+                    "không rõ tin đã gửi tới người quan tâm chưa ({message}); Zalo không cho kiểm tra nên loa không gửi lại"
+                ),
+            ));
+            d.broadcast_next = None;
             ChannelEffect::None
         }
     }

@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[&str] = &[
         needs_reconcile INTEGER NOT NULL DEFAULT 0,-- look on the platform before any new create
         reconcile_tries INTEGER NOT NULL DEFAULT 0,
         update_state    TEXT,                      -- NULL | pending | sending | failed
+        broadcast_state TEXT,                      -- NULL | wanted | pending | sending | sent | failed | unconfirmed
+        broadcast_next  TEXT,                      -- no broadcast try before this
+        broadcast_id    TEXT,                      -- the platform's message id
+        broadcast_error TEXT,
         last_error      TEXT,
         cancel_reason   TEXT,                      -- deleted | officer | draft | channel
         UNIQUE (post_id, channel)

@@ -142,6 +142,15 @@ pub struct Delivery {
     pub remote_id: Option<String>,
     /// The platform holds the post and publishes it itself at `due_at` (native scheduling).
     pub platform_scheduled: bool,
+    /// Sending the published post to followers (Zalo): `wanted` (after publishing), `pending`,
+    /// `sending`, `sent`, `failed` or `unconfirmed`.
+    pub broadcast_state: Option<String>,
+    /// No broadcast try before this.
+    pub broadcast_next: Option<DateTime<Utc>>,
+    /// The platform's message id for the broadcast.
+    pub broadcast_id: Option<String>,
+    /// Why the broadcast is not sent, in the platform's words.
+    pub broadcast_error: Option<String>,
     /// When it was published.
     pub published_at: Option<DateTime<Utc>>,
     /// Content hash of what is on the platform.
@@ -212,7 +221,7 @@ fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
 
 const DELIVERY_COLUMNS: &str = "id, post_id, channel, state, due_at, slotted, attempts, failures, next_attempt_at, remote_id, \
      published_at, published_hash, progress, needs_reconcile, reconcile_tries, update_state, last_error, cancel_reason, \
-     platform_scheduled";
+     platform_scheduled, broadcast_state, broadcast_next, broadcast_id, broadcast_error";
 
 fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
     let channel: String = r.get(2)?;
@@ -237,6 +246,10 @@ fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
         last_error: r.get(16)?,
         cancel_reason: r.get(17)?,
         platform_scheduled: r.get(18)?,
+        broadcast_state: r.get(19)?,
+        broadcast_next: parse_ts(r.get(20)?),
+        broadcast_id: r.get(21)?,
+        broadcast_error: r.get(22)?,
     })
 }
 
@@ -444,7 +457,8 @@ impl Store {
             "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, attempts = ?5, failures = ?6, next_attempt_at = ?7,
                  remote_id = ?8, published_at = ?9, published_hash = ?10, progress = ?11, needs_reconcile = ?12,
                  reconcile_tries = ?13, update_state = ?14, last_error = ?15, cancel_reason = ?16,
-                 platform_scheduled = ?17
+                 platform_scheduled = ?17, broadcast_state = ?18, broadcast_next = ?19, broadcast_id = ?20,
+                 broadcast_error = ?21
              WHERE id = ?1",
             params![
                 d.id,
@@ -463,7 +477,11 @@ impl Store {
                 d.update_state,
                 d.last_error,
                 d.cancel_reason,
-                d.platform_scheduled
+                d.platform_scheduled,
+                d.broadcast_state,
+                d.broadcast_next.map(ts),
+                d.broadcast_id,
+                d.broadcast_error
             ],
         )?;
         Ok(())
@@ -529,6 +547,36 @@ impl Store {
         Ok(Some((d, attempt)))
     }
 
+    /// Atomically takes a pending broadcast (pending → sending) and records its attempt,
+    /// committed before the request is sent.
+    pub fn claim_broadcast(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Delivery, i64)>> {
+        let tx = self.conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE deliveries SET broadcast_state = 'sending'
+             WHERE id = ?1 AND state = 'published' AND broadcast_state = 'pending'",
+            [id],
+        )?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, 'broadcast', ?2)",
+            params![id, ts(now)],
+        )?;
+        let attempt = tx.last_insert_rowid();
+        let d = tx.query_row(
+            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
+            [id],
+            delivery_from_row,
+        )?;
+        tx.commit()?;
+        Ok(Some((d, attempt)))
+    }
+
     /// Records an attempt made while the delivery is already held (an update of a published
     /// post, or a create right after a reconciliation found nothing). Committed before sending.
     pub fn begin_attempt(
@@ -572,7 +620,8 @@ impl Store {
             "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, failures = ?5, next_attempt_at = ?6,
                  remote_id = ?7, published_at = ?8, published_hash = ?9, progress = ?10, needs_reconcile = ?11,
                  reconcile_tries = ?12, update_state = ?13, last_error = ?14, cancel_reason = ?15,
-                 platform_scheduled = ?16
+                 platform_scheduled = ?16, broadcast_state = ?17, broadcast_next = ?18, broadcast_id = ?19,
+                 broadcast_error = ?20
              WHERE id = ?1",
             params![
                 d.id,
@@ -590,7 +639,11 @@ impl Store {
                 d.update_state,
                 d.last_error,
                 d.cancel_reason,
-                d.platform_scheduled
+                d.platform_scheduled,
+                d.broadcast_state,
+                d.broadcast_next.map(ts),
+                d.broadcast_id,
+                d.broadcast_error
             ],
         )?;
         tx.commit()?;

@@ -37,12 +37,15 @@ pub enum Call {
     Reconcile(String),
     /// delete(remote id)
     Delete(String),
+    /// broadcast(remote id)
+    Broadcast(String),
 }
 
 #[derive(Default)]
 struct Inner {
     script: VecDeque<Script>,
     reconcile_script: VecDeque<Reconciled>,
+    broadcast_script: VecDeque<Outcome>,
     calls: Vec<Call>,
     /// (remote id, title) of every post the platform holds.
     posts: Vec<(String, String)>,
@@ -111,6 +114,11 @@ impl FakeChannel {
     /// Queues scripted answers for the next reconcile calls (default: look at what it holds).
     pub fn script_reconcile(&self, steps: impl IntoIterator<Item = Reconciled>) {
         self.inner.lock().unwrap().reconcile_script.extend(steps);
+    }
+
+    /// Queues answers for the next broadcast calls (default: sent).
+    pub fn script_broadcast(&self, steps: impl IntoIterator<Item = Outcome>) {
+        self.inner.lock().unwrap().broadcast_script.extend(steps);
     }
 
     /// Every call so far.
@@ -248,6 +256,19 @@ impl Publisher for FakeChannel {
             Outcome::Published {
                 remote_id: remote_id.to_string(),
             }
+        })
+    }
+
+    fn broadcast<'a>(&'a self, _job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let mut inner = self.inner.lock().unwrap();
+            inner.calls.push(Call::Broadcast(remote_id.to_string()));
+            inner
+                .broadcast_script
+                .pop_front()
+                .unwrap_or_else(|| Outcome::Published {
+                    remote_id: format!("msg-{remote_id}"),
+                })
         })
     }
 

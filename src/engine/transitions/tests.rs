@@ -38,6 +38,10 @@ fn delivery() -> Delivery {
         last_error: None,
         cancel_reason: None,
         platform_scheduled: false,
+        broadcast_state: None,
+        broadcast_next: None,
+        broadcast_id: None,
+        broadcast_error: None,
     }
 }
 
