@@ -1,0 +1,556 @@
+//! The Zalo OA client as the engine's [`Publisher`]: articles are created, then verified until
+//! Zalo gives their id; the create's processing token is saved at once, so a crash or a lost
+//! answer resumes by verifying, never by creating again.
+//!
+//! Zalo answers errors with HTTP 200 and a negative `error`: every reply is judged by its body.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::channel::Channel;
+use crate::config::Config;
+use crate::engine::Clock;
+use crate::i18n::tr;
+use crate::publisher::{BoxFuture, Job, Outcome, Publisher, Reconciled};
+use crate::render::zalo::{Article, broadcast_body, render};
+use crate::zalo::errors::{
+    Classified, Envelope, ZaloCall, classify, parse_envelope, rate_limit_remain_pause,
+    transport_failure,
+};
+use crate::zalo::oauth::{AuthError, ZaloAuth};
+
+/// Waits between verify calls while Zalo processes an article (about two minutes in all); after
+/// that the attempt ends as transient and the next one verifies again with the same token.
+const VERIFY_WAITS: [u64; 7] = [2, 4, 8, 16, 30, 30, 30];
+
+/// An article created this recently may not be listed yet: reconciliation waits this long after
+/// the create before it calls the article absent.
+const LISTING_DELAY: chrono::Duration = chrono::Duration::minutes(3);
+
+/// Pages of `getslice` (10 articles each) searched when reconciling or collecting stats.
+const MAX_PAGES: usize = 5;
+
+/// The Zalo OA channel.
+pub struct ZaloChannel {
+    http: reqwest::Client,
+    base: String,
+    auth: Arc<ZaloAuth>,
+    config: Arc<Config>,
+    clock: Clock,
+    /// Set on `-32` or `X-RateLimit-Remain: 0`: no call before then.
+    paused_until: Mutex<Option<DateTime<Utc>>>,
+}
+
+type Reply = Result<Value, Classified>;
+
+impl ZaloChannel {
+    /// A client for the OA at `config.zalo.openapi_url`, with tokens from `auth`.
+    pub fn new(config: Arc<Config>, auth: Arc<ZaloAuth>, clock: Clock) -> ZaloChannel {
+        ZaloChannel {
+            http: crate::facebook::client::http_client_for(&config.zalo.openapi_url),
+            base: config.zalo.openapi_url.trim_end_matches('/').to_string(),
+            auth,
+            config,
+            clock,
+            paused_until: Mutex::new(None),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    /// One API call with the `access_token` header; an expired token is refreshed and the call
+    /// replayed once.
+    async fn call(
+        &self,
+        call: ZaloCall,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Reply {
+        let now = self.clock.now();
+        if let Some(until) = self.paused().filter(|t| *t > now) {
+            return Err(Classified::Outcome(Outcome::RateLimited {
+                message: tr(
+                    "Zalo's call limit was reached; loa waits",
+                    "đã chạm giới hạn gọi API của Zalo; loa tạm chờ",
+                )
+                .into(),
+                until,
+            }));
+        }
+        let mut token = self.auth.access_token().await.map_err(auth_outcome)?;
+        for replay in [false, true] {
+            let reply = self
+                .send(
+                    call,
+                    build(&self.http, secrecy::ExposeSecret::expose_secret(&token)),
+                )
+                .await;
+            match reply {
+                Err(Classified::RefreshToken) if !replay => {
+                    token = self
+                        .auth
+                        .refresh_after_rejection(&token)
+                        .await
+                        .map_err(auth_outcome)?;
+                }
+                Err(Classified::RefreshToken) => {
+                    return Err(Classified::Outcome(Outcome::AuthExpired {
+                        message: tr(
+                            "Zalo rejected a freshly refreshed token; run `loa auth zalo --url` and follow it",
+                            "Zalo từ chối token vừa làm mới; hãy chạy `loa auth zalo --url` và làm theo hướng dẫn",
+                        )
+                        .into(),
+                    }));
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the loop returns on its second pass")
+    }
+
+    async fn send(&self, call: ZaloCall, req: reqwest::RequestBuilder) -> Reply {
+        let now = self.clock.now();
+        let response = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let what = if e.is_timeout() {
+                    "timeout"
+                } else if e.is_connect() {
+                    "connection failed"
+                } else {
+                    "connection lost"
+                };
+                return Err(Classified::Outcome(transport_failure(call, what)));
+            }
+        };
+        let remain = response
+            .headers()
+            .get("x-ratelimit-remain")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if let Some(until) = rate_limit_remain_pause(remain.as_deref(), now) {
+            *self
+                .paused_until
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(until);
+        }
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        match parse_envelope(&body) {
+            Envelope::Ok(data) if (200..300).contains(&status) => Ok(data),
+            Envelope::Err(e) => {
+                tracing::warn!(code = e.code, ?call, "Zalo refused a call");
+                let c = classify(call, status, Some(&e), now, self.config.timezone);
+                if let Classified::Outcome(Outcome::RateLimited { until, .. }) = &c
+                    && e.code == -32
+                {
+                    *self
+                        .paused_until
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(*until);
+                }
+                Err(c)
+            }
+            _ => Err(classify(call, status, None, now, self.config.timezone)),
+        }
+    }
+
+    fn paused(&self) -> Option<DateTime<Utc>> {
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn post_json(&self, call: ZaloCall, path: &str, body: &Value) -> Reply {
+        let url = self.url(path);
+        self.call(call, |http, token| {
+            http.post(&url).header("access_token", token).json(body)
+        })
+        .await
+    }
+
+    /// Creates (or, with `id`, updates) the article and returns Zalo's processing token.
+    async fn submit(&self, article: &Article, id: Option<&str>) -> Result<String, Outcome> {
+        let mut body = serde_json::to_value(article).unwrap_or_default();
+        let (call, path) = match id {
+            Some(id) => {
+                body["id"] = json!(id);
+                (ZaloCall::Update, "/v2.0/article/update")
+            }
+            None => (ZaloCall::Create, "/v2.0/article/create"),
+        };
+        let data = self
+            .post_json(call, path, &body)
+            .await
+            .map_err(outcome_of)?;
+        data.get("token")
+            .and_then(text_of)
+            .ok_or_else(|| match call {
+                // Zalo took the article but sent no token: it may exist.
+                ZaloCall::Create => Outcome::Ambiguous {
+                    message: "Zalo accepted the article but sent no processing token".into(),
+                },
+                _ => Outcome::Transient {
+                    message: "Zalo sent no processing token".into(),
+                    retry_after: None,
+                },
+            })
+    }
+
+    /// Verifies `token` until Zalo gives the article id, for about two minutes.
+    async fn verify(&self, token: &str) -> Result<String, Classified> {
+        let body = json!({ "token": token });
+        for wait in VERIFY_WAITS {
+            match self
+                .post_json(ZaloCall::Verify, "/v2.0/article/verify", &body)
+                .await
+            {
+                Ok(data) => {
+                    return data
+                        .get("id")
+                        .or_else(|| data.get("article_id"))
+                        .and_then(text_of)
+                        .ok_or(Classified::Outcome(Outcome::Transient {
+                            message: "Zalo verified the article but sent no id".into(),
+                            retry_after: None,
+                        }));
+                }
+                Err(Classified::Processing) => tokio::time::sleep(Duration::from_secs(wait)).await,
+                Err(other) => return Err(other),
+            }
+        }
+        Err(Classified::Outcome(Outcome::Transient {
+            message: tr(
+                "Zalo is still processing the article; loa checks again later",
+                "Zalo vẫn đang xử lý bài; loa sẽ kiểm tra lại sau",
+            )
+            .into(),
+            retry_after: None,
+        }))
+    }
+
+    /// Create → save the token → verify; on a rejected custom cover, once more with the
+    /// configured default cover.
+    async fn create_and_verify(&self, job: &Job, mut article: Article) -> Outcome {
+        for second_try in [false, true] {
+            let token = match self.submit(&article, None).await {
+                Ok(t) => t,
+                Err(o) => return o,
+            };
+            // Saved before anything else: from here on, a retry verifies this token.
+            if let Err(e) = job.progress_sink.save(&token).await {
+                tracing::error!(error = %e, "could not save Zalo's processing token; verifying it now");
+            }
+            match self.verify(&token).await {
+                Ok(id) => return Outcome::Published { remote_id: id },
+                Err(Classified::CoverRejected) if !second_try => {
+                    match &self.config.zalo.default_cover_url {
+                        Some(default) if *default != article.cover.photo_url => {
+                            tracing::warn!(
+                                "Zalo could not fetch the cover; creating the article once more with the default cover"
+                            );
+                            article.cover.photo_url = default.clone();
+                        }
+                        _ => {
+                            return Outcome::Permanent {
+                                message: cover_message(),
+                            };
+                        }
+                    }
+                }
+                Err(Classified::CoverRejected) => {
+                    return Outcome::Permanent {
+                        message: cover_message(),
+                    };
+                }
+                Err(c) => return outcome_of(c),
+            }
+        }
+        Outcome::Permanent {
+            message: cover_message(),
+        }
+    }
+
+    /// Articles of the OA, newest first, page `page` (10 per page).
+    async fn slice(&self, page: usize) -> Result<Vec<Value>, Classified> {
+        let url = self.url("/v2.0/article/getslice");
+        let offset = (page * 10).to_string();
+        let data = self
+            .call(ZaloCall::List, |http, token| {
+                http.get(&url).header("access_token", token).query(&[
+                    ("offset", offset.as_str()),
+                    ("limit", "10"),
+                    ("type", "normal"),
+                ])
+            })
+            .await?;
+        // Clients have seen the list under other keys: take `medias`, else the first array.
+        let list = data
+            .get("medias")
+            .and_then(Value::as_array)
+            .or_else(|| {
+                data.as_object()
+                    .and_then(|o| o.values().find_map(Value::as_array))
+            })
+            .cloned()
+            .unwrap_or_default();
+        Ok(list)
+    }
+
+    /// Views and shares of each article in `ids` that can be found in the newest pages.
+    pub async fn article_stats(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, ArticleStats>, Outcome> {
+        let mut found = BTreeMap::new();
+        for page in 0..MAX_PAGES {
+            let items = self.slice(page).await.map_err(outcome_of)?;
+            for item in &items {
+                let Some(id) = item.get("id").and_then(text_of) else {
+                    continue;
+                };
+                if ids.contains(&id) {
+                    found.insert(
+                        id,
+                        ArticleStats {
+                            views: item.get("total_view").and_then(number_of),
+                            shares: item.get("total_share").and_then(number_of),
+                        },
+                    );
+                }
+            }
+            if items.len() < 10 || found.len() == ids.len() {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// The OA's followers (`num_follower` from `getoa`), for the account snapshot.
+    pub async fn followers(&self) -> Result<Option<u64>, Outcome> {
+        let url = self.url("/v2.0/oa/getoa");
+        let data = self
+            .call(ZaloCall::GetOa, |http, token| {
+                http.get(&url).header("access_token", token)
+            })
+            .await
+            .map_err(outcome_of)?;
+        Ok(data.get("num_follower").and_then(number_of))
+    }
+}
+
+/// Zalo's figures for one article.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ArticleStats {
+    /// `total_view`.
+    pub views: Option<u64>,
+    /// `total_share`.
+    pub shares: Option<u64>,
+}
+
+fn cover_message() -> String {
+    tr(
+        "Zalo could not fetch the cover picture (error -200); check that zalo.default_cover_url and media.public_base_url are public https addresses",
+        "Zalo không tải được ảnh bìa (lỗi -200); hãy kiểm tra zalo.default_cover_url và media.public_base_url là địa chỉ https công khai",
+    )
+    .into()
+}
+
+fn auth_outcome(e: AuthError) -> Classified {
+    Classified::Outcome(match e {
+        AuthError::RateLimited { .. } => Outcome::RateLimited {
+            message: e.to_string(),
+            until: Utc::now() + chrono::Duration::seconds(60),
+        },
+        AuthError::NeedsReauth(_) => Outcome::AuthExpired {
+            message: e.to_string(),
+        },
+        other => Outcome::Transient {
+            message: other.to_string(),
+            retry_after: None,
+        },
+    })
+}
+
+fn outcome_of(c: Classified) -> Outcome {
+    match c {
+        Classified::Outcome(o) => o,
+        Classified::Processing => Outcome::Transient {
+            message: "Zalo is still processing".into(),
+            retry_after: None,
+        },
+        Classified::RefreshToken => Outcome::AuthExpired {
+            message: "Zalo rejected the access token".into(),
+        },
+        Classified::CoverRejected => Outcome::Permanent {
+            message: cover_message(),
+        },
+        Classified::NotFound => Outcome::Permanent {
+            message: "Zalo has no such article".into(),
+        },
+    }
+}
+
+/// Ids and numbers may come as strings or numbers (and exceed 2^53): keep ids as text.
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn number_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `create_date` in milliseconds or seconds, told apart by size.
+fn created_at(item: &Value) -> Option<DateTime<Utc>> {
+    let raw = item
+        .get("create_date")
+        .or_else(|| item.get("created_date"))
+        .and_then(number_of)?;
+    let secs = if raw > 100_000_000_000 {
+        raw / 1000
+    } else {
+        raw
+    };
+    DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)
+}
+
+impl Publisher for ZaloChannel {
+    fn channel(&self) -> Channel {
+        Channel::Zalo
+    }
+
+    fn publish<'a>(&'a self, job: &'a Job) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            if let Some(token) = &job.progress {
+                // An earlier create returned this token: finish it, never create again.
+                return match self.verify(token).await {
+                    Ok(id) => Outcome::Published { remote_id: id },
+                    Err(Classified::CoverRejected) => {
+                        self.create_and_verify(
+                            job,
+                            with_default_cover(render(&job.post, &self.config), &self.config),
+                        )
+                        .await
+                    }
+                    Err(c) => outcome_of(c),
+                };
+            }
+            self.create_and_verify(job, render(&job.post, &self.config))
+                .await
+        })
+    }
+
+    fn update<'a>(&'a self, job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let article = render(&job.post, &self.config);
+            let token = match self.submit(&article, Some(remote_id)).await {
+                Ok(t) => t,
+                Err(o) => return o,
+            };
+            match self.verify(&token).await {
+                Ok(_) => Outcome::Published {
+                    remote_id: remote_id.to_string(),
+                },
+                Err(c) => outcome_of(c),
+            }
+        })
+    }
+
+    fn reconcile<'a>(&'a self, job: &'a Job, since: DateTime<Utc>) -> BoxFuture<'a, Reconciled> {
+        Box::pin(async move {
+            if job.progress.is_some() {
+                // A token was saved: publishing again resumes it by verifying, so "absent" is safe.
+                return Reconciled::Absent;
+            }
+            // A new article can be missing from the list while Zalo processes it.
+            let listable = since + chrono::Duration::minutes(2) + LISTING_DELAY;
+            let wait = (listable - self.clock.now()).to_std().unwrap_or_default();
+            tokio::time::sleep(wait).await;
+            let title = render(&job.post, &self.config).title;
+            for page in 0..2 {
+                let items = match self.slice(page).await {
+                    Ok(items) => items,
+                    Err(c) => {
+                        return Reconciled::Unknown {
+                            message: outcome_of(c)
+                                .message()
+                                .unwrap_or("listing failed")
+                                .to_string(),
+                        };
+                    }
+                };
+                let hit = items.iter().find(|item| {
+                    item.get("title").and_then(Value::as_str).map(str::trim) == Some(title.trim())
+                        && created_at(item).is_none_or(|t| t >= since)
+                });
+                if let Some(id) = hit.and_then(|i| i.get("id")).and_then(text_of) {
+                    return Reconciled::Found { remote_id: id };
+                }
+                if items.len() < 10 {
+                    break;
+                }
+            }
+            Reconciled::Absent
+        })
+    }
+
+    fn delete<'a>(&'a self, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            match self
+                .post_json(
+                    ZaloCall::Remove,
+                    "/v2.0/article/remove",
+                    &json!({ "id": remote_id }),
+                )
+                .await
+            {
+                Ok(_) | Err(Classified::NotFound) => Outcome::Published {
+                    remote_id: remote_id.to_string(),
+                },
+                Err(c) => outcome_of(c),
+            }
+        })
+    }
+
+    fn broadcast<'a>(&'a self, _job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            match self
+                .post_json(
+                    ZaloCall::Broadcast,
+                    "/v2.0/oa/message",
+                    &broadcast_body(remote_id),
+                )
+                .await
+            {
+                Ok(data) => Outcome::Published {
+                    remote_id: data
+                        .get("message_id")
+                        .and_then(text_of)
+                        .unwrap_or_else(|| "sent".into()),
+                },
+                Err(c) => outcome_of(c),
+            }
+        })
+    }
+}
+
+fn with_default_cover(mut article: Article, config: &Config) -> Article {
+    if let Some(default) = &config.zalo.default_cover_url {
+        article.cover.photo_url = default.clone();
+    }
+    article
+}
