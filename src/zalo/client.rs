@@ -364,7 +364,7 @@ fn cover_message() -> String {
 
 fn auth_outcome(e: AuthError) -> Classified {
     Classified::Outcome(match e {
-        AuthError::RateLimited { .. } => Outcome::RateLimited {
+        AuthError::RateLimited => Outcome::RateLimited {
             message: e.to_string(),
             until: Utc::now() + chrono::Duration::seconds(60),
         },
