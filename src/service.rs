@@ -117,14 +117,77 @@ pub fn clients(config: &Config, clock: &Clock) -> (Vec<Arc<dyn Publisher>>, Vec<
                     .into(),
                 }),
             },
-            Channel::Zalo => missing.push(Unavailable {
-                channel,
-                health: "no_client",
-                reason: tr("this version of loa cannot send to Zalo yet", "phiên bản loa này chưa gửi được tới Zalo").into(),
-            }),
+            Channel::Zalo => match zalo_auth(config, clock) {
+                Ok(auth) => match zalo_blocker(&auth) {
+                    None => clients.push(Arc::new(crate::zalo::client::ZaloChannel::new(Arc::new(config.clone()), auth, clock.clone()))),
+                    Some(reason) => missing.push(Unavailable { channel, health: "needs_reauth", reason }),
+                },
+                Err(reason) => missing.push(Unavailable { channel, health: "needs_reauth", reason }),
+            },
         }
     }
     (clients, missing)
+}
+
+/// The Zalo token manager for this config (`LOA_ZALO_APP_SECRET` from the environment), with the
+/// token store seeded from `LOA_ZALO_REFRESH_TOKEN` when it is empty.
+pub fn zalo_auth(
+    config: &Config,
+    clock: &Clock,
+) -> Result<Arc<crate::zalo::oauth::ZaloAuth>, String> {
+    let secret = std::env::var("LOA_ZALO_APP_SECRET").ok().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+        tr(
+            "no app secret: set LOA_ZALO_APP_SECRET (developers.zalo.me → your app → the app secret)",
+            "chưa có app secret: đặt LOA_ZALO_APP_SECRET (developers.zalo.me → ứng dụng → khóa bí mật)",
+        )
+        .to_string()
+    })?;
+    let auth = crate::zalo::oauth::ZaloAuth::new(
+        crate::facebook::client::http_client_for(&config.zalo.oauth_url),
+        &config.zalo.oauth_url,
+        &config.zalo.app_id,
+        secrecy::SecretString::from(secret.trim().to_string()),
+        crate::token_store::TokenStore::new(&config.data_dir),
+        clock.clone(),
+    );
+    if let Err(e) = auth.seed_from_env() {
+        tracing::warn!(error = %e, "could not seed the Zalo token store");
+    }
+    Ok(Arc::new(auth))
+}
+
+/// Why Zalo cannot be used now, if it cannot: no token at all, or one Zalo refused.
+fn zalo_blocker(auth: &crate::zalo::oauth::ZaloAuth) -> Option<String> {
+    let status = auth.status();
+    if let Some(reason) = status.needs_reauth.or(status.store_error) {
+        return Some(reason);
+    }
+    if status.refresh_expires_at.is_none() && status.access_expires_at.is_none() {
+        return Some(tr(
+            "not connected yet: run `loa auth zalo --url --redirect-uri …` (or set LOA_ZALO_REFRESH_TOKEN)",
+            "chưa kết nối: chạy `loa auth zalo --url --redirect-uri …` (hoặc đặt LOA_ZALO_REFRESH_TOKEN)",
+        )
+        .to_string());
+    }
+    None
+}
+
+/// Records the Zalo tokens' expiry and warnings for `loa status`.
+async fn record_zalo_tokens(engine: &Engine, auth: &crate::zalo::oauth::ZaloAuth) {
+    let auth = auth.clone();
+    let Ok(status) = tokio::task::spawn_blocking(move || auth.status()).await else {
+        return;
+    };
+    let _ = engine
+        .with_store(move |s| {
+            let mut rec = s.channel(Channel::Zalo)?;
+            rec.token_expires_at = status.access_expires_at;
+            if rec.health == "ok" {
+                rec.reason = status.refresh_warning;
+            }
+            s.set_channel(&rec)
+        })
+        .await;
 }
 
 /// The Page token: `LOA_FACEBOOK_PAGE_TOKEN`, else the one `loa auth facebook` stored for this Page.
@@ -213,6 +276,15 @@ pub async fn serve(
     if serves_facebook {
         check_facebook_token(&engine, &config).await;
     }
+    let serves_zalo = engine.publisher(Channel::Zalo).is_some();
+    let zalo = if serves_zalo {
+        zalo_auth(&config, &Clock::system()).ok()
+    } else {
+        None
+    };
+    if let Some(auth) = &zalo {
+        record_zalo_tokens(&engine, auth).await;
+    }
     let recovered = engine.recover().await?;
     if recovered > 0 {
         tracing::warn!(
@@ -229,7 +301,7 @@ pub async fn serve(
 
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let _watcher = watch(&posts_dir, &data_dir, tx)?;
-    let mut scheduler = periodic_jobs(engine.clone(), tz).await?;
+    let mut scheduler = periodic_jobs(engine.clone(), tz, zalo).await?;
 
     let syncer = {
         let engine = engine.clone();
@@ -301,12 +373,14 @@ fn is_relevant(path: &Path) -> bool {
 async fn periodic_jobs(
     engine: Arc<Engine>,
     tz: chrono_tz::Tz,
+    zalo: Option<Arc<crate::zalo::oauth::ZaloAuth>>,
 ) -> Result<tokio_cron_scheduler::JobScheduler, ServiceError> {
     use tokio_cron_scheduler::{Job, JobScheduler};
     let start = |e: tokio_cron_scheduler::JobSchedulerError| ServiceError::Start(e.to_string());
     let scheduler = JobScheduler::new().await.map_err(start)?;
+    let bookkeeper = engine.clone();
     let job = Job::new_async_tz("0 0 * * * *", tz, move |_id, _lock| {
-        let engine = engine.clone();
+        let engine = bookkeeper.clone();
         Box::pin(async move {
             if let Err(e) = engine.bookkeeping().await {
                 tracing::error!(error = %e, "slot bookkeeping failed");
@@ -315,6 +389,23 @@ async fn periodic_jobs(
     })
     .map_err(start)?;
     scheduler.add(job).await.map_err(start)?;
+    if let Some(auth) = zalo {
+        // Refresh well before the 25-hour access token ends (and keep the refresh token alive).
+        let engine = engine.clone();
+        let job = Job::new_async_tz("0 */30 * * * *", tz, move |_id, _lock| {
+            let (auth, engine) = (auth.clone(), engine.clone());
+            Box::pin(async move {
+                match auth.refresh_if_due().await {
+                    Ok(true) => tracing::info!("Zalo token refreshed ahead of expiry"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "Zalo token refresh"),
+                }
+                record_zalo_tokens(&engine, &auth).await;
+            })
+        })
+        .map_err(start)?;
+        scheduler.add(job).await.map_err(start)?;
+    }
     scheduler.start().await.map_err(start)?;
     Ok(scheduler)
 }

@@ -109,3 +109,68 @@ pub fn facebook(
     }
     Ok(0)
 }
+
+/// One step of connecting the Zalo OA.
+pub enum ZaloStep {
+    /// Print the consent URL for this redirect URI.
+    Url(String),
+    /// Exchange the callback's code (and check its state).
+    Code(String, Option<String>),
+    /// Store a refresh token obtained elsewhere (`-`: read from standard input).
+    RefreshToken(String),
+}
+
+/// `loa auth zalo …`. Exit 2 without `LOA_ZALO_APP_SECRET`.
+pub fn zalo(
+    config: &Config,
+    step: ZaloStep,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<u8> {
+    let runtime = super::runtime()?;
+    let auth = match runtime
+        .block_on(async { crate::service::zalo_auth(config, &crate::engine::Clock::system()) })
+    {
+        Ok(a) => a,
+        Err(reason) => {
+            writeln!(err, "{reason}")?;
+            return Ok(2);
+        }
+    };
+    let result = match step {
+        ZaloStep::Url(uri) if uri.trim().is_empty() => {
+            writeln!(err, "{}", tr("--url needs --redirect-uri (the callback URL set in the Zalo console)", "--url cần --redirect-uri (địa chỉ callback đặt trong trang quản lý Zalo)"))?;
+            return Ok(2);
+        }
+        ZaloStep::Url(uri) => auth.consent_url(uri.trim()).map(|url| {
+            tr(
+                format!("Ask an OA admin to open this link and allow the app:\n\n{url}\n\nZalo then opens the callback URL with ?code=…&state=…; within 10 minutes run:\n  loa auth zalo --code CODE --state STATE"),
+                format!("Nhờ quản trị viên OA mở liên kết này và cho phép ứng dụng:\n\n{url}\n\nZalo sẽ mở địa chỉ callback kèm ?code=…&state=…; trong vòng 10 phút hãy chạy:\n  loa auth zalo --code CODE --state STATE"),
+            )
+        }),
+        ZaloStep::Code(code, state) => runtime
+            .block_on(auth.exchange_code(code.trim(), state.as_deref()))
+            .map(|()| tr("Zalo OA connected; the tokens are stored. Restart `loa run` to use them.".to_string(), "Đã kết nối Zalo OA và lưu token. Khởi động lại `loa run` để dùng.".to_string())),
+        ZaloStep::RefreshToken(token) => {
+            let token = if token == "-" {
+                let mut line = String::new();
+                io::stdin().lock().read_line(&mut line)?;
+                line.trim().to_string()
+            } else {
+                token.trim().to_string()
+            };
+            auth.seed(&token)
+                .map(|()| tr("Refresh token stored. Restart `loa run` to use it.".to_string(), "Đã lưu refresh token. Khởi động lại `loa run` để dùng.".to_string()))
+        }
+    };
+    match result {
+        Ok(message) => {
+            writeln!(out, "{message}")?;
+            Ok(0)
+        }
+        Err(e) => {
+            writeln!(err, "{}: {e}", tr("error", "lỗi"))?;
+            Ok(1)
+        }
+    }
+}

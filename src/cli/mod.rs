@@ -108,6 +108,26 @@ pub enum AuthCommand {
         #[arg(long)]
         user_token: String,
     },
+    /// Connect the Zalo OA (OAuth v4; needs LOA_ZALO_APP_SECRET): print the consent link, take
+    /// the code from the callback, or seed a refresh token by hand.
+    #[command(group(clap::ArgGroup::new("step").required(true).args(["url", "code", "refresh_token"])))]
+    Zalo {
+        /// Print the consent URL for an OA admin to open (with PKCE).
+        #[arg(long, requires = "redirect_uri")]
+        url: bool,
+        /// The "Official Account Callback Url" set in the Zalo developer console.
+        #[arg(long)]
+        redirect_uri: Option<String>,
+        /// The `code` from the callback URL (valid 10 minutes).
+        #[arg(long)]
+        code: Option<String>,
+        /// The `state` from the callback URL, checked against the consent link's.
+        #[arg(long, requires = "code")]
+        state: Option<String>,
+        /// A refresh token obtained elsewhere (`-` reads it from standard input).
+        #[arg(long)]
+        refresh_token: Option<String>,
+    },
 }
 
 fn parse_channel(s: &str) -> Result<Channel, String> {
@@ -172,6 +192,24 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Auth {
             which: AuthCommand::Facebook { user_token },
         } => auth::facebook(&config, &user_token, out, err),
+        Command::Auth {
+            which:
+                AuthCommand::Zalo {
+                    url,
+                    redirect_uri,
+                    code,
+                    state,
+                    refresh_token,
+                },
+        } => {
+            let step = match (url, redirect_uri, code, refresh_token) {
+                (true, Some(uri), _, _) => auth::ZaloStep::Url(uri),
+                (_, _, Some(code), _) => auth::ZaloStep::Code(code, state),
+                (_, _, _, Some(token)) => auth::ZaloStep::RefreshToken(token),
+                _ => auth::ZaloStep::Url(String::new()),
+            };
+            auth::zalo(&config, step, out, err)
+        }
     };
     // A closed pipe (`loa check | head`) is not loa's failure.
     result.unwrap_or_else(|e| {
