@@ -110,6 +110,12 @@ pub enum Reconciled {
     },
     /// It is certainly not there: creating it is safe.
     Absent,
+    /// Too early to tell: a new post may not be listed yet. Look again at `until` (this does not
+    /// count as an undecided look-up).
+    NotYet {
+        /// When the platform's listing can be trusted.
+        until: DateTime<Utc>,
+    },
     /// loa cannot tell (the listing failed, or the platform may still be processing).
     Unknown {
         /// Why.

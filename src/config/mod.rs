@@ -119,6 +119,9 @@ pub struct ZaloConfig {
     pub default_cover_url: Option<String>,
     /// Also push each article to followers.
     pub broadcast: bool,
+    /// How long a new article may take to appear in Zalo's article list: reconciliation waits
+    /// this long after a create before it concludes the article does not exist.
+    pub listing_delay: Duration,
 }
 
 /// `[media]`.
@@ -211,6 +214,7 @@ struct RawZalo {
     author: Option<Spanned<String>>,
     default_cover_url: Option<Spanned<String>>,
     broadcast: Option<bool>,
+    listing_delay: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -617,8 +621,14 @@ impl Validator<'_> {
             author: None,
             default_cover_url: None,
             broadcast: None,
+            listing_delay: None,
         });
         let enabled = raw.enabled.unwrap_or(present);
+        let listing_delay = self.duration(
+            "zalo.listing_delay",
+            raw.listing_delay,
+            Duration::from_secs(180),
+        );
         let app_id = match raw.app_id {
             Some(id) if is_numeric_id(id.get_ref()) => id.into_inner(),
             Some(id) => {
@@ -698,6 +708,7 @@ impl Validator<'_> {
             author,
             default_cover_url,
             broadcast: raw.broadcast.unwrap_or(false),
+            listing_delay,
         }
     }
 

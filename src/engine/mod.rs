@@ -799,6 +799,7 @@ fn reconcile_record(
             ("found_scheduled", Some(remote_id.clone()), None)
         }
         Reconciled::Absent => ("absent", None, None),
+        Reconciled::NotYet { .. } => ("not_yet", None, None),
         Reconciled::Unknown { message } => ("unknown", None, Some(message.clone())),
     }
 }

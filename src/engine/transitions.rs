@@ -194,6 +194,12 @@ pub fn after_reconcile(
                 false
             }
         }
+        Reconciled::NotYet { until } => {
+            d.state = State::RetryWait;
+            d.needs_reconcile = true;
+            d.next_attempt_at = Some(*until);
+            false
+        }
         Reconciled::Unknown { message } => {
             d.reconcile_tries += 1;
             d.needs_reconcile = true;

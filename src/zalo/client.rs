@@ -27,10 +27,6 @@ use crate::zalo::oauth::{AuthError, ZaloAuth};
 /// that the attempt ends as transient and the next one verifies again with the same token.
 const VERIFY_WAITS: [u64; 7] = [2, 4, 8, 16, 30, 30, 30];
 
-/// An article created this recently may not be listed yet: reconciliation waits this long after
-/// the create before it calls the article absent.
-const LISTING_DELAY: chrono::Duration = chrono::Duration::minutes(3);
-
 /// Pages of `getslice` (10 articles each) searched when reconciling or collecting stats.
 const MAX_PAGES: usize = 5;
 
@@ -476,10 +472,12 @@ impl Publisher for ZaloChannel {
                 // A token was saved: publishing again resumes it by verifying, so "absent" is safe.
                 return Reconciled::Absent;
             }
-            // A new article can be missing from the list while Zalo processes it.
-            let listable = since + chrono::Duration::minutes(2) + LISTING_DELAY;
-            let wait = (listable - self.clock.now()).to_std().unwrap_or_default();
-            tokio::time::sleep(wait).await;
+            // A new article can be missing from the list while Zalo processes it: before
+            // `zalo.listing_delay` has passed since the create, "not listed" proves nothing.
+            let delay =
+                chrono::Duration::from_std(self.config.zalo.listing_delay).unwrap_or_default();
+            let listable = since + chrono::Duration::minutes(2) + delay;
+            let early = self.clock.now() < listable;
             let title = render(&job.post, &self.config).title;
             for page in 0..2 {
                 let items = match self.slice(page).await {
@@ -504,7 +502,11 @@ impl Publisher for ZaloChannel {
                     break;
                 }
             }
-            Reconciled::Absent
+            if early {
+                Reconciled::NotYet { until: listable }
+            } else {
+                Reconciled::Absent
+            }
         })
     }
 
