@@ -14,6 +14,7 @@ pub mod media;
 pub mod paths;
 pub mod post;
 pub mod publisher;
+pub mod redact;
 pub mod render;
 pub mod service;
 pub mod status;

@@ -410,6 +410,34 @@ async fn an_undecidable_reconciliation_ends_unconfirmed_and_never_resends() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_saved_processing_token_reaches_the_next_attempt() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::TokenThen(Outcome::Transient {
+        message: "still processing".into(),
+        retry_after: None,
+    })]);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(120)).await;
+    assert_eq!(
+        fb.progress_seen(),
+        [None, Some("tk_01".to_string())],
+        "the retry resumes with the token"
+    );
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.state, d.progress),
+        (State::Published, None),
+        "published clears the token"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_crash_mid_request_is_reconciled_at_start_up() {
     let w = World::new("");
     w.write("a.md", "title: \"A\"\npublish_at: now", "x");

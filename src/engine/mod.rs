@@ -542,6 +542,11 @@ impl Engine {
         }
 
         let outcome = publisher.publish(&job).await;
+        // The publisher may have saved a processing token meanwhile (straight to the store):
+        // carry it, so closing the attempt keeps it for the next one.
+        d.progress = self
+            .with_store(move |s| Ok(s.delivery(id)?.and_then(|x| x.progress)))
+            .await?;
         tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "publish attempt");
         let effect = transitions::after_create(
             &mut d,

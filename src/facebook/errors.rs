@@ -10,6 +10,7 @@
 //! create the post and still answer with an error or nothing at all, so every "maybe" on a
 //! publish becomes [`Outcome::Ambiguous`] and the engine reconciles before sending it again.
 
+use crate::redact::{integer, text_field};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
@@ -70,28 +71,6 @@ fn from_object(error: &Map<String, Value>) -> GraphError {
         is_transient: error.get("is_transient").is_some_and(truthy),
         fbtrace_id: text("fbtrace_id"),
     }
-}
-
-/// An integer given as a number (`190`, `190.0`) or a string (`"190"`).
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                .map(|f| f as i64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A non-empty, trimmed string field.
-fn text_field(value: &Value) -> Option<String> {
-    value
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 /// `true`, `"true"` or `1`: `is_transient` is a boolean in the docs, but tolerance is cheap.
@@ -628,37 +607,7 @@ const SECRET_KEYS: [&str; 6] = [
 /// Hides the value after every [`SECRET_KEYS`] key in `text`. Facebook's messages carry no token,
 /// but transport errors quote the request URL, and a token must never reach a log or the store.
 fn redact(text: &str) -> String {
-    // ASCII lowercasing keeps every byte offset, so positions found in `lower` apply to `text`.
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        if let Some(key) = SECRET_KEYS.iter().find(|key| lower[i..].starts_with(*key)) {
-            out.push_str(&text[i..i + key.len()]);
-            i += key.len();
-            let end = text[i..].find(ends_secret).map_or(text.len(), |n| i + n);
-            if end > i {
-                out.push_str("[hidden]");
-            }
-            i = end;
-        } else {
-            let Some(ch) = text[i..].chars().next() else {
-                break;
-            };
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
-}
-
-/// Where a secret value ends in a URL, a header or a sentence.
-fn ends_secret(c: char) -> bool {
-    c.is_whitespace()
-        || matches!(
-            c,
-            '&' | '"' | '\'' | '<' | '>' | '(' | ')' | ',' | ';' | '\\'
-        )
+    crate::redact::redact(text, &SECRET_KEYS)
 }
 
 #[cfg(test)]

@@ -272,6 +272,42 @@ fn post_from_row(r: &Row<'_>) -> rusqlite::Result<PostRecord> {
     })
 }
 
+/// Writes every field of `d` that loa decides. `attempts` is left alone: it counts requests and
+/// is only ever incremented where a request is recorded (`claim`, `begin_attempt`).
+fn write_delivery(conn: &Connection, d: &Delivery) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, failures = ?5, next_attempt_at = ?6,
+             remote_id = ?7, published_at = ?8, published_hash = ?9, progress = ?10, needs_reconcile = ?11,
+             reconcile_tries = ?12, update_state = ?13, last_error = ?14, cancel_reason = ?15,
+             platform_scheduled = ?16, broadcast_state = ?17, broadcast_next = ?18, broadcast_id = ?19,
+             broadcast_error = ?20
+         WHERE id = ?1",
+        params![
+            d.id,
+            d.state.as_str(),
+            d.due_at.map(ts),
+            d.slotted,
+            d.failures,
+            d.next_attempt_at.map(ts),
+            d.remote_id,
+            d.published_at.map(ts),
+            d.published_hash,
+            d.progress,
+            d.needs_reconcile,
+            d.reconcile_tries,
+            d.update_state,
+            d.last_error,
+            d.cancel_reason,
+            d.platform_scheduled,
+            d.broadcast_state,
+            d.broadcast_next.map(ts),
+            d.broadcast_id,
+            d.broadcast_error
+        ],
+    )?;
+    Ok(())
+}
+
 /// The store. Methods that change several rows do so in one transaction.
 pub struct Store {
     conn: Connection,
@@ -453,37 +489,7 @@ impl Store {
 
     /// Writes every mutable field of `d` (the engine decides; the store keeps).
     pub fn save_delivery(&mut self, d: &Delivery) -> Result<()> {
-        self.conn.execute(
-            "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, attempts = ?5, failures = ?6, next_attempt_at = ?7,
-                 remote_id = ?8, published_at = ?9, published_hash = ?10, progress = ?11, needs_reconcile = ?12,
-                 reconcile_tries = ?13, update_state = ?14, last_error = ?15, cancel_reason = ?16,
-                 platform_scheduled = ?17, broadcast_state = ?18, broadcast_next = ?19, broadcast_id = ?20,
-                 broadcast_error = ?21
-             WHERE id = ?1",
-            params![
-                d.id,
-                d.state.as_str(),
-                d.due_at.map(ts),
-                d.slotted,
-                d.attempts,
-                d.failures,
-                d.next_attempt_at.map(ts),
-                d.remote_id,
-                d.published_at.map(ts),
-                d.published_hash,
-                d.progress,
-                d.needs_reconcile,
-                d.reconcile_tries,
-                d.update_state,
-                d.last_error,
-                d.cancel_reason,
-                d.platform_scheduled,
-                d.broadcast_state,
-                d.broadcast_next.map(ts),
-                d.broadcast_id,
-                d.broadcast_error
-            ],
-        )?;
+        write_delivery(&self.conn, d)?;
         Ok(())
     }
 
@@ -616,36 +622,7 @@ impl Store {
             "UPDATE attempts SET finished_at = ?2, outcome = ?3, remote_id = ?4, message = ?5 WHERE id = ?1",
             params![attempt_id, ts(now), outcome, remote_id, message],
         )?;
-        tx.execute(
-            "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, failures = ?5, next_attempt_at = ?6,
-                 remote_id = ?7, published_at = ?8, published_hash = ?9, progress = ?10, needs_reconcile = ?11,
-                 reconcile_tries = ?12, update_state = ?13, last_error = ?14, cancel_reason = ?15,
-                 platform_scheduled = ?16, broadcast_state = ?17, broadcast_next = ?18, broadcast_id = ?19,
-                 broadcast_error = ?20
-             WHERE id = ?1",
-            params![
-                d.id,
-                d.state.as_str(),
-                d.due_at.map(ts),
-                d.slotted,
-                d.failures,
-                d.next_attempt_at.map(ts),
-                d.remote_id,
-                d.published_at.map(ts),
-                d.published_hash,
-                d.progress,
-                d.needs_reconcile,
-                d.reconcile_tries,
-                d.update_state,
-                d.last_error,
-                d.cancel_reason,
-                d.platform_scheduled,
-                d.broadcast_state,
-                d.broadcast_next.map(ts),
-                d.broadcast_id,
-                d.broadcast_error
-            ],
-        )?;
+        write_delivery(&tx, d)?;
         tx.commit()?;
         Ok(())
     }

@@ -78,7 +78,11 @@ impl ZaloChannel {
                 until,
             }));
         }
-        let mut token = self.auth.access_token().await.map_err(auth_outcome)?;
+        let mut token = self
+            .auth
+            .access_token()
+            .await
+            .map_err(|e| auth_outcome(e, self.clock.now()))?;
         for replay in [false, true] {
             let reply = self
                 .send(
@@ -92,7 +96,7 @@ impl ZaloChannel {
                         .auth
                         .refresh_after_rejection(&token)
                         .await
-                        .map_err(auth_outcome)?;
+                        .map_err(|e| auth_outcome(e, self.clock.now()))?;
                 }
                 Err(Classified::RefreshToken) => {
                     return Err(Classified::Outcome(Outcome::AuthExpired {
@@ -103,7 +107,7 @@ impl ZaloChannel {
                         .into(),
                     }));
                 }
-                other => return other,
+                other => return other.map_err(|c| hide_token(c, &token)),
             }
         }
         unreachable!("the loop returns on its second pass")
@@ -358,11 +362,12 @@ fn cover_message() -> String {
     .into()
 }
 
-fn auth_outcome(e: AuthError) -> Classified {
+/// `now` is the channel's clock, which the engine's pause is compared with.
+fn auth_outcome(e: AuthError, now: DateTime<Utc>) -> Classified {
     Classified::Outcome(match e {
         AuthError::RateLimited => Outcome::RateLimited {
             message: e.to_string(),
-            until: Utc::now() + chrono::Duration::seconds(60),
+            until: now + chrono::Duration::seconds(60),
         },
         AuthError::NeedsReauth(_) => Outcome::AuthExpired {
             message: e.to_string(),
@@ -372,6 +377,26 @@ fn auth_outcome(e: AuthError) -> Classified {
             retry_after: None,
         },
     })
+}
+
+/// Zalo's words are quoted in outcomes, which are stored and shown: the access token sent with
+/// the call must not be among them, however Zalo quoted it.
+fn hide_token(c: Classified, token: &secrecy::SecretString) -> Classified {
+    let secret = secrecy::ExposeSecret::expose_secret(token);
+    match c {
+        Classified::Outcome(mut o) if !secret.is_empty() => {
+            if let Outcome::Transient { message, .. }
+            | Outcome::RateLimited { message, .. }
+            | Outcome::AuthExpired { message }
+            | Outcome::Permanent { message }
+            | Outcome::Ambiguous { message } = &mut o
+            {
+                *message = message.replace(secret, "[hidden]");
+            }
+            Classified::Outcome(o)
+        }
+        other => other,
+    }
 }
 
 fn outcome_of(c: Classified) -> Outcome {
@@ -410,18 +435,19 @@ fn number_of(v: &Value) -> Option<u64> {
     }
 }
 
-/// `create_date` in milliseconds or seconds, told apart by size.
+/// `create_date` in milliseconds or seconds, told apart by size. Milliseconds are kept: the
+/// window's start has them, and an article created in its first second is inside it.
 fn created_at(item: &Value) -> Option<DateTime<Utc>> {
     let raw = item
         .get("create_date")
         .or_else(|| item.get("created_date"))
         .and_then(number_of)?;
-    let secs = if raw > 100_000_000_000 {
-        raw / 1000
+    let raw = i64::try_from(raw).ok()?;
+    if raw > 100_000_000_000 {
+        DateTime::from_timestamp_millis(raw)
     } else {
-        raw
-    };
-    DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)
+        DateTime::from_timestamp(raw, 0)
+    }
 }
 
 impl Publisher for ZaloChannel {

@@ -17,6 +17,7 @@
 
 use std::fmt;
 
+use crate::redact::{integer, text_field};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
@@ -125,29 +126,6 @@ fn words(map: &Map<String, Value>) -> Option<String> {
     ["error_description", "error_reason", "message", "error_name"]
         .into_iter()
         .find_map(|key| map.get(key).and_then(text_field))
-}
-
-/// An integer given as a number (`-216`, `-216.0`) or a string (`"-216"`): Zalo's ids and
-/// counters arrive either way (§1), and its codes are not promised to be different.
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                .map(|f| f as i64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A non-empty, trimmed string field.
-fn text_field(value: &Value) -> Option<String> {
-    value
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 /// Which Zalo call failed: the same error means different things for a call that may have
@@ -691,37 +669,7 @@ const SECRET_KEYS: [&str; 8] = [
 /// but a transport error may quote a legacy `?access_token=` URL, and a token must never reach a
 /// log or the store.
 fn redact(text: &str) -> String {
-    // ASCII lowercasing keeps every byte offset, so positions found in `lower` apply to `text`.
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        if let Some(key) = SECRET_KEYS.iter().find(|key| lower[i..].starts_with(*key)) {
-            out.push_str(&text[i..i + key.len()]);
-            i += key.len();
-            let end = text[i..].find(ends_secret).map_or(text.len(), |n| i + n);
-            if end > i {
-                out.push_str("[hidden]");
-            }
-            i = end;
-        } else {
-            let Some(ch) = text[i..].chars().next() else {
-                break;
-            };
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
-}
-
-/// Where a secret value ends in a URL, a header or a sentence.
-fn ends_secret(c: char) -> bool {
-    c.is_whitespace()
-        || matches!(
-            c,
-            '&' | '"' | '\'' | '<' | '>' | '(' | ')' | ',' | ';' | '\\'
-        )
+    crate::redact::redact(text, &SECRET_KEYS)
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub enum Script {
     Ghost,
     /// Answer `Ambiguous` without creating anything.
     Lost,
+    /// Save a processing token through the job's progress sink, then answer this.
+    TokenThen(Outcome),
     /// The platform creates the post at once but answers after this long (a process killed
     /// meanwhile never hears back).
     Slow(Duration),
@@ -51,6 +53,8 @@ struct Inner {
     posts: Vec<(String, String)>,
     in_flight: usize,
     max_in_flight: usize,
+    /// The `progress` each publish call was given.
+    progress_seen: Vec<Option<String>>,
     /// (remote id, title) of posts held for later, with their times in `times`.
     scheduled: Vec<(String, String)>,
     times: Vec<(String, DateTime<Utc>)>,
@@ -137,6 +141,11 @@ impl FakeChannel {
             .collect()
     }
 
+    /// The `progress` token each publish call was given, in order.
+    pub fn progress_seen(&self) -> Vec<Option<String>> {
+        self.inner.lock().unwrap().progress_seen.clone()
+    }
+
     /// The most requests it saw at once.
     pub fn max_in_flight(&self) -> usize {
         self.inner.lock().unwrap().max_in_flight
@@ -161,6 +170,7 @@ impl Publisher for FakeChannel {
             let step = {
                 let mut inner = self.inner.lock().unwrap();
                 inner.calls.push(Call::Publish(title.clone()));
+                inner.progress_seen.push(job.progress.clone());
                 inner.in_flight += 1;
                 inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
                 inner.script.pop_front()
@@ -197,6 +207,13 @@ impl Publisher for FakeChannel {
                 Some(Script::Lost) => Outcome::Ambiguous {
                     message: "timeout".into(),
                 },
+                Some(Script::TokenThen(o)) => {
+                    job.progress_sink
+                        .save("tk_01")
+                        .await
+                        .expect("the token is saved");
+                    o
+                }
                 Some(Script::Slow(d)) => {
                     let remote_id = self.create(&title);
                     tokio::time::sleep(d).await;
