@@ -206,7 +206,7 @@ impl ZaloChannel {
     /// Verifies `token` until Zalo gives the article id, for about two minutes.
     async fn verify(&self, token: &str) -> Result<String, Classified> {
         let body = json!({ "token": token });
-        for wait in VERIFY_WAITS {
+        for (i, wait) in VERIFY_WAITS.into_iter().enumerate() {
             match self
                 .post_json(ZaloCall::Verify, "/v2.0/article/verify", &body)
                 .await
@@ -221,7 +221,11 @@ impl ZaloChannel {
                             retry_after: None,
                         }));
                 }
-                Err(Classified::Processing) => tokio::time::sleep(Duration::from_secs(wait)).await,
+                // No wait after the last try: the attempt ends and the next one verifies again.
+                Err(Classified::Processing) if i + 1 < VERIFY_WAITS.len() => {
+                    tokio::time::sleep(Duration::from_secs(wait)).await
+                }
+                Err(Classified::Processing) => {}
                 Err(other) => return Err(other),
             }
         }
