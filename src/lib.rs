@@ -16,6 +16,7 @@ pub mod post;
 pub mod publisher;
 pub mod redact;
 pub mod render;
+pub mod sandbox;
 pub mod service;
 pub mod status;
 pub mod store;

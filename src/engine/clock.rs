@@ -12,6 +12,9 @@ const MAX_SYSTEM_SLEEP: std::time::Duration = std::time::Duration::from_secs(600
 #[derive(Clone, Debug)]
 pub struct Clock {
     virtual_start: Option<(DateTime<Utc>, tokio::time::Instant)>,
+    /// How many seconds of this clock pass per second of tokio's (the offline demo runs a week
+    /// of schedule in under a minute).
+    speed: f64,
 }
 
 impl Clock {
@@ -19,14 +22,21 @@ impl Clock {
     pub fn system() -> Clock {
         Clock {
             virtual_start: None,
+            speed: 1.0,
         }
     }
 
     /// A clock that reads `start` now and then advances with tokio's (possibly paused) time.
     /// Must be created inside the runtime whose time it follows.
     pub fn starting_at(start: DateTime<Utc>) -> Clock {
+        Clock::compressed(start, 1.0)
+    }
+
+    /// A clock that reads `start` now and then runs `speed` times faster than tokio's time.
+    pub fn compressed(start: DateTime<Utc>, speed: f64) -> Clock {
         Clock {
             virtual_start: Some((start, tokio::time::Instant::now())),
+            speed: speed.max(f64::MIN_POSITIVE),
         }
     }
 
@@ -35,7 +45,9 @@ impl Clock {
         match self.virtual_start {
             None => Utc::now(),
             Some((wall, at)) => {
-                let elapsed = tokio::time::Instant::now().saturating_duration_since(at);
+                let elapsed = tokio::time::Instant::now()
+                    .saturating_duration_since(at)
+                    .mul_f64(self.speed);
                 wall + chrono::Duration::from_std(elapsed).unwrap_or_default()
             }
         }
@@ -65,5 +77,21 @@ mod tests {
         let clock = Clock::starting_at(start);
         clock.sleep_until(start + chrono::Duration::days(2)).await;
         assert_eq!(clock.now(), start + chrono::Duration::days(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_compressed_clock_runs_a_week_in_seconds() {
+        let start = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = Clock::compressed(start, 86_400.0);
+        tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+        assert_eq!(clock.now(), start + chrono::Duration::days(7));
+        let before = tokio::time::Instant::now();
+        clock.sleep_until(start + chrono::Duration::days(8)).await;
+        assert_eq!(
+            tokio::time::Instant::now() - before,
+            std::time::Duration::from_secs(1)
+        );
     }
 }

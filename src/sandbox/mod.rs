@@ -1,0 +1,142 @@
+//! The sandbox: a simulated Facebook Graph API and Zalo OA API served by loa itself on
+//! 127.0.0.1, for `loa sandbox`, `loa demo` and loa's own end-to-end tests.
+//!
+//! It answers the same requests the references in `shared/api/` describe — the same paths,
+//! headers and error bodies (HTTP 200 with a negative `error` on Zalo; Graph error objects on
+//! Facebook) — and validates what it receives as strictly as the real platforms. Optional faults
+//! (failures, latency, lost answers, short-lived tokens) let the officer and the tests see loa
+//! recover. Everything it received is kept for inspection.
+
+pub mod facebook;
+pub mod zalo;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::engine::Clock;
+
+/// The Page the sandbox plays (the example config's `facebook.page_id`).
+pub const PAGE_ID: &str = "123456789012345";
+/// The Page token the sandbox accepts.
+pub const PAGE_TOKEN: &str = "sandbox-page-token";
+/// The Facebook app id and secret `loa auth facebook` must use against the sandbox.
+pub const FACEBOOK_APP: (&str, &str) = ("sandbox-app", "sandbox-app-secret");
+/// A user token the sandbox accepts for `fb_exchange_token`.
+pub const USER_TOKEN: &str = "sandbox-user-token";
+/// The Zalo app id (the example config's `zalo.app_id`) and its secret.
+pub const ZALO_APP: (&str, &str) = ("1234567890", "sandbox-zalo-secret");
+/// The first Zalo refresh token the sandbox accepts (it rotates on every refresh).
+pub const ZALO_FIRST_REFRESH_TOKEN: &str = "sandbox-refresh-0";
+
+/// Faults to inject.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Share of publishing requests that fail with a server error (0.0–1.0).
+    pub fail_rate: f64,
+    /// Extra wait before every answer.
+    pub latency: Duration,
+    /// Share of creates that succeed but whose answer is lost (a server error is sent instead).
+    pub ghost_rate: f64,
+    /// Life of a Zalo access token (default 25 h).
+    pub token_ttl: Option<Duration>,
+}
+
+/// One request the sandbox received, with its answer's status.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Received {
+    /// When (sandbox clock).
+    pub at: DateTime<Utc>,
+    /// `facebook` or `zalo`.
+    pub platform: &'static str,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// What happened, in a few words (`created 123_456`, `error -214`, …).
+    pub answer: String,
+}
+
+/// The sandbox's state, shared by both simulated platforms.
+pub struct Sandbox {
+    /// The sandbox's time (the demo runs it compressed, like loa's engine).
+    pub clock: Clock,
+    /// Injected faults.
+    pub faults: Faults,
+    /// The simulated Page.
+    pub facebook: Mutex<facebook::Page>,
+    /// The simulated OA.
+    pub zalo: Mutex<zalo::Oa>,
+    /// Every request received, in order.
+    pub received: Mutex<Vec<Received>>,
+}
+
+impl Sandbox {
+    /// A sandbox with empty platforms.
+    pub fn new(clock: Clock, faults: Faults) -> Arc<Sandbox> {
+        Arc::new(Sandbox {
+            clock,
+            faults,
+            facebook: Mutex::new(facebook::Page::default()),
+            zalo: Mutex::new(zalo::Oa::default()),
+            received: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Records a request and its answer.
+    pub fn record(
+        &self,
+        platform: &'static str,
+        method: &str,
+        path: &str,
+        answer: impl Into<String>,
+    ) {
+        let r = Received {
+            at: self.clock.now(),
+            platform,
+            method: method.to_string(),
+            path: path.to_string(),
+            answer: answer.into(),
+        };
+        self.received
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(r);
+    }
+
+    /// True with probability `rate` (faults are random by design; tests set 0 or 1).
+    pub fn roll(rate: f64) -> bool {
+        rate > 0.0 && fastrand::f64() < rate
+    }
+
+    /// Waits the configured latency.
+    pub async fn lag(&self) {
+        if !self.faults.latency.is_zero() {
+            tokio::time::sleep(self.faults.latency).await;
+        }
+    }
+}
+
+/// Both simulated platforms on one router: Graph under `/v{N}/…` (any version) and
+/// `/oauth/…`; Zalo under `/v2.0/…` and `/v4/oa/…`.
+pub fn router(sandbox: Arc<Sandbox>) -> axum::Router {
+    facebook::routes(sandbox.clone()).merge(zalo::routes(sandbox))
+}
+
+/// Serves the sandbox on 127.0.0.1:`port` (0: any free port) until the task is dropped.
+pub async fn serve(
+    sandbox: Arc<Sandbox>,
+    port: u16,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let app = router(sandbox);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "sandbox server stopped");
+        }
+    });
+    Ok((addr, task))
+}
