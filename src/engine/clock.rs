@@ -59,7 +59,7 @@ impl Clock {
         let wait = if self.virtual_start.is_none() {
             wait.min(MAX_SYSTEM_SLEEP)
         } else {
-            wait
+            wait.div_f64(self.speed)
         };
         tokio::time::sleep(wait).await;
     }

@@ -79,8 +79,8 @@ impl Sandbox {
         Arc::new(Sandbox {
             clock,
             faults,
-            facebook: Mutex::new(facebook::Page::default()),
-            zalo: Mutex::new(zalo::Oa::default()),
+            facebook: Mutex::new(facebook::Page::new()),
+            zalo: Mutex::new(zalo::Oa::new()),
             received: Mutex::new(Vec::new()),
         })
     }

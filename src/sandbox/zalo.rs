@@ -6,7 +6,14 @@ use super::Sandbox;
 
 /// The simulated OA.
 #[derive(Debug, Default)]
-pub struct Oa;
+pub struct Oa {}
+
+impl Oa {
+    /// An empty one.
+    pub fn new() -> Oa {
+        Oa::default()
+    }
+}
 
 /// The Zalo routes.
 pub fn routes(_sandbox: Arc<Sandbox>) -> axum::Router {
