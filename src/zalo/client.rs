@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -223,7 +222,12 @@ impl ZaloChannel {
                 }
                 // No wait after the last try: the attempt ends and the next one verifies again.
                 Err(Classified::Processing) if i + 1 < VERIFY_WAITS.len() => {
-                    tokio::time::sleep(Duration::from_secs(wait)).await
+                    self.clock
+                        .sleep_until(
+                            self.clock.now()
+                                + chrono::Duration::seconds(i64::try_from(wait).unwrap_or(30)),
+                        )
+                        .await
                 }
                 Err(Classified::Processing) => {}
                 Err(other) => return Err(other),
