@@ -6,6 +6,7 @@
 pub mod channel;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod diagnostic;
 pub mod engine;
 pub mod facebook;

@@ -4,6 +4,7 @@
 
 mod auth;
 mod check;
+mod demo;
 mod preview;
 mod queue;
 mod run;
@@ -90,6 +91,26 @@ pub enum Command {
         #[arg(long, value_parser = parse_channel)]
         channel: Option<Channel>,
     },
+    /// Run the whole job offline against the built-in simulated platforms (no config needed).
+    Demo,
+    /// Serve the simulated Zalo OA and Facebook Graph API on 127.0.0.1 for trying loa.
+    Sandbox {
+        /// Port (0: any free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Share of publishing requests that fail (0.0–1.0).
+        #[arg(long, default_value_t = 0.0)]
+        fail_rate: f64,
+        /// Extra wait before each answer, e.g. 200ms.
+        #[arg(long, value_parser = parse_std_duration, default_value = "0s")]
+        latency: std::time::Duration,
+        /// Share of creates that succeed but whose answer is lost (0.0–1.0).
+        #[arg(long, default_value_t = 0.0)]
+        ghost_rate: f64,
+        /// Life of a Zalo access token, e.g. 30s (default 25h).
+        #[arg(long, value_parser = parse_std_duration)]
+        token_ttl: Option<std::time::Duration>,
+    },
     /// Connect a platform account.
     Auth {
         /// Which platform.
@@ -130,6 +151,13 @@ pub enum AuthCommand {
     },
 }
 
+fn parse_std_duration(s: &str) -> Result<std::time::Duration, String> {
+    if s.trim() == "0" || s.trim() == "0s" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    crate::config::parse_duration(s)
+}
+
 fn parse_channel(s: &str) -> Result<Channel, String> {
     Channel::parse(s).ok_or_else(|| format!("unknown channel `{s}` (facebook, zalo)"))
 }
@@ -155,15 +183,45 @@ pub enum PreviewFormat {
 /// Runs loa with the process's arguments and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let code = run(cli, &mut stdout.lock(), &mut stderr.lock());
+    // The demo prints its own story; its logs would only clutter it.
+    let quiet = matches!(cli.command, Command::Demo);
+    init_tracing(
+        cli.log_format,
+        if quiet {
+            "warn"
+        } else {
+            "info,tokio_cron_scheduler=warn"
+        },
+    );
+    // Unlocked handles: each write takes the lock briefly. Holding stderr's lock for the whole
+    // run would block every log line written from another thread (the runtime's workers).
+    let code = run(cli, &mut std::io::stdout(), &mut std::io::stderr());
     ExitCode::from(code)
 }
 
 /// Runs one command, writing its output to `out` and messages to `err`; returns the exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    // The demo and the sandbox need no config: they bring their own.
+    match cli.command {
+        Command::Demo => return demo::demo(out, err).unwrap_or(1),
+        Command::Sandbox {
+            port,
+            fail_rate,
+            latency,
+            ghost_rate,
+            token_ttl,
+        } => {
+            let options = demo::SandboxOptions {
+                port,
+                fail_rate,
+                latency,
+                ghost_rate,
+                token_ttl,
+            };
+            return demo::sandbox(options, out).unwrap_or(1);
+        }
+        _ => {}
+    }
     let config = match load_config(&cli.config, err) {
         Ok(c) => c,
         Err(code) => return code,
@@ -187,6 +245,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         ),
         Command::Cancel { post, channel } => {
             queue::run(config, queue::Action::Cancel, &post, channel, out, err)
+        }
+        Command::Demo | Command::Sandbox { .. } => {
+            unreachable!("handled before the config is read")
         }
         Command::Unpublish { post, channel } => unpublish::run(config, &post, channel, out, err),
         Command::Auth {
@@ -270,11 +331,10 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-fn init_tracing(format: LogFormat) {
+fn init_tracing(format: LogFormat, default: &str) {
     use tracing_subscriber::EnvFilter;
     // check/preview print their own results; the service logs what it does.
-    let filter = EnvFilter::try_from_env("LOA_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
+    let filter = EnvFilter::try_from_env("LOA_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -610,6 +610,31 @@ impl Engine {
         };
         let publisher = self.publishers[&d.channel].clone();
         let hash = self.content_hash(&d.post_id).await?;
+        // A held post moved outside the window the platform accepts (too close, or too far):
+        // take it back, and loa schedules it itself (handing it over again when it can).
+        let outside_window = match (d.platform_scheduled, publisher.native_window(), d.due_at) {
+            (true, Some((min, max)), Some(due)) => due - now < min || due - now > max,
+            (true, None, _) => true,
+            _ => false,
+        };
+        if let (true, Some(remote_id)) = (outside_window, d.remote_id.clone()) {
+            let outcome = publisher.delete(&remote_id).await;
+            tracing::info!(
+                delivery = d.id,
+                outcome = outcome.class(),
+                "held post taken back to be rescheduled by loa"
+            );
+            let effect = transitions::after_requeue(
+                &mut d,
+                &outcome,
+                self.clock.now(),
+                &self.config.retry,
+                fastrand::f64(),
+            );
+            self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
+                .await?;
+            return self.channel_effect(d.channel, effect).await;
+        }
         let outcome = match (self.job(&d).await?, d.remote_id.clone()) {
             (Ok(job), Some(remote_id)) => publisher.update(&job, &remote_id).await,
             (Err(problems), _) => crate::publisher::Outcome::Permanent { message: problems },

@@ -425,6 +425,30 @@ pub fn after_broadcast(
     }
 }
 
+/// After taking back a held post whose new time the platform cannot hold: loa schedules it.
+pub fn after_requeue(
+    d: &mut Delivery,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+    policy: &RetryConfig,
+    random: f64,
+) -> ChannelEffect {
+    let effect = after_withdraw(d, outcome, now, policy, random);
+    if !d.platform_scheduled {
+        // Taken back: a fresh delivery at its (new) due time.
+        d.state = State::Scheduled;
+        d.update_state = None;
+        d.published_hash = None;
+        d.next_attempt_at = None;
+        d.failures = 0;
+    } else {
+        // Not taken back yet: try again (the update stays pending).
+        d.state = State::Scheduled;
+        d.update_state = Some("pending".into());
+    }
+    effect
+}
+
 /// After taking back a cancelled post the platform held.
 pub fn after_withdraw(
     d: &mut Delivery,

@@ -201,6 +201,22 @@ pub fn check(post: &Post, fm: &FrontMatter, config: &Config, diags: &mut Vec<Dia
             ),
         ));
     }
+    if article.body.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                1,
+                1,
+                tr(
+                    "the post has nothing to show as a Zalo article (its body is empty)",
+                    "bài không có nội dung để đăng thành bài viết Zalo (phần thân trống)",
+                ),
+            )
+            .fix(tr(
+                "write the text below the front matter, in Markdown",
+                "viết nội dung bên dưới phần đầu, bằng Markdown",
+            )),
+        );
+    }
     if article.cover.photo_url.is_empty() {
         let (line, col) = fm
             .zalo_cover

@@ -606,6 +606,8 @@ fn says_missing(error: &ZaloError) -> bool {
         "has been removed",
         "has been deleted",
         "không tồn tại",
+        // `-201 "id is invalid!"`: the id names no article (any more).
+        "id is invalid",
     ]
     .into_iter()
     .any(|needle| error.says(needle))

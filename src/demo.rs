@@ -1,0 +1,381 @@
+//! `loa demo`: the whole publishing job, offline, in under a minute.
+//!
+//! It starts the sandbox (simulated Facebook Page and Zalo OA) on 127.0.0.1, makes a working
+//! folder `./demo-data`, and runs the real engine and the real clients over the sample posts in
+//! `./posts` on a compressed clock — two seconds stand for a day — with a few faults switched on,
+//! so retries, reconciliation and token rotation are seen at work. Nothing leaves this machine.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+use crate::channel::Channel;
+use crate::config::Config;
+use crate::engine::{Clock, Engine};
+use crate::i18n::tr;
+use crate::publisher::Publisher;
+use crate::sandbox::{self, Faults, Sandbox};
+use crate::store::State;
+
+/// Seconds of the demo's clock per real second: two real seconds stand for a day.
+pub const SPEED: f64 = 43_200.0;
+/// The demo gives up after this long (real time).
+pub const TIME_LIMIT: Duration = Duration::from_secs(90);
+
+/// What the demo needs to know.
+pub struct DemoOptions {
+    /// The sample posts (read only).
+    pub posts_dir: PathBuf,
+    /// The working folder, emptied and recreated.
+    pub work_dir: PathBuf,
+    /// Share of publishing requests that fail, and of answers lost after the work was done.
+    pub fail_rate: f64,
+    /// Share of creates whose answer is lost.
+    pub ghost_rate: f64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            posts_dir: PathBuf::from("posts"),
+            work_dir: PathBuf::from("demo-data"),
+            fail_rate: 0.2,
+            ghost_rate: 0.2,
+        }
+    }
+}
+
+/// How the demo ended.
+#[derive(Debug, PartialEq, Eq)]
+pub struct DemoResult {
+    /// Deliveries published (or sent to followers as asked).
+    pub published: usize,
+    /// Deliveries in all.
+    pub deliveries: usize,
+    /// Posts on a platform more than once (must be zero).
+    pub duplicates: usize,
+}
+
+/// Runs the demo, printing its progress to `out`.
+pub async fn run(
+    options: &DemoOptions,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<DemoResult> {
+    use anyhow::Context;
+    if !options.posts_dir.is_dir() {
+        anyhow::bail!(
+            "{}",
+            tr(
+                format!(
+                    "no sample posts at {}: run the demo from loa's folder",
+                    options.posts_dir.display()
+                ),
+                format!(
+                    "không thấy bài mẫu ở {}: hãy chạy demo trong thư mục của loa",
+                    options.posts_dir.display()
+                ),
+            )
+        );
+    }
+    if options.work_dir.exists() {
+        std::fs::remove_dir_all(&options.work_dir)
+            .with_context(|| format!("cannot reset {}", options.work_dir.display()))?;
+    }
+    let data_dir = options.work_dir.join("data");
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+
+    let start = Utc::now();
+    let clock = Clock::compressed(start, SPEED);
+    let faults = Faults {
+        fail_rate: options.fail_rate,
+        ghost_rate: options.ghost_rate,
+        latency: Duration::from_millis(20),
+        token_ttl: None,
+    };
+    let sandbox = Sandbox::new(clock.clone(), faults);
+    let (addr, server) = sandbox::serve(sandbox.clone(), 0)
+        .await
+        .context("cannot start the sandbox")?;
+    let url = format!("http://{addr}");
+
+    let config = demo_config(&url, &options.posts_dir, &data_dir)?;
+    crate::i18n::set_language(config.language);
+    let publishers = demo_publishers(&config, &url, &data_dir, &clock)?;
+    let engine = Arc::new(Engine::new(
+        crate::engine::open_store(&data_dir)?,
+        config.clone(),
+        publishers,
+        clock.clone(),
+    ));
+
+    writeln!(
+        out,
+        "{}",
+        tr(
+            format!(
+                "loa demo — simulated Facebook Page and Zalo OA at {url}; two seconds stand for a day; some requests fail or lose their answer on purpose."
+            ),
+            format!(
+                "loa demo — Trang Facebook và Zalo OA mô phỏng tại {url}; hai giây tương ứng một ngày; một số yêu cầu cố ý bị lỗi hoặc mất phản hồi."
+            ),
+        )
+    )?;
+    engine.recover().await?;
+    let report = engine.sync().await?;
+    writeln!(
+        out,
+        "{}",
+        tr(
+            format!(
+                "{} sample posts read from {}.\n",
+                report.added.len(),
+                options.posts_dir.display()
+            ),
+            format!(
+                "Đã đọc {} bài mẫu từ {}.\n",
+                report.added.len(),
+                options.posts_dir.display()
+            )
+        )
+    )?;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(engine.clone().run(async {
+        let _ = stopped.await;
+    }));
+    let began = Instant::now();
+    let mut seen: BTreeMap<(String, Channel), String> = BTreeMap::new();
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let rows = snapshot(&engine).await?;
+        for row in &rows {
+            let key = (row.file.clone(), row.channel);
+            if seen.get(&key) != Some(&row.label) {
+                writeln!(
+                    out,
+                    "{}  {:<9} {:<16} {}{}",
+                    local(clock.now(), &config),
+                    row.channel.name(),
+                    row.label,
+                    row.title,
+                    row.detail
+                )?;
+                seen.insert(key, row.label.clone());
+            }
+        }
+        let done = !rows.is_empty() && rows.iter().all(|r| r.finished);
+        if done || began.elapsed() > TIME_LIMIT {
+            break;
+        }
+    }
+    let _ = stop.send(());
+    running.await??;
+
+    let status = engine
+        .with_store({
+            let config = config.clone();
+            let now = clock.now();
+            move |s| crate::status::build(s, &config, now, &[])
+        })
+        .await?;
+    writeln!(out, "\n{}", crate::status::text(&status, config.timezone))?;
+    let result = summarize(&engine, &sandbox, out).await?;
+    server.abort();
+    Ok(result)
+}
+
+fn demo_config(url: &str, posts_dir: &Path, data_dir: &Path) -> anyhow::Result<Config> {
+    let text = format!(
+        "timezone = \"Asia/Ho_Chi_Minh\"\nlanguage = \"vi\"\n[schedule]\nslots = [\"Tue 07:00\", \"Thu 07:00\"]\nmax_lateness = \"2d\"\n\
+         [retry]\nbase_delay = \"30s\"\nmax_delay = \"1h\"\nmax_attempts = 8\n\
+         [facebook]\npage_id = \"{page}\"\ngraph_url = \"{url}\"\napi_version = \"v25.0\"\nnative_schedule = true\n\
+         [zalo]\napp_id = \"{app}\"\nopenapi_url = \"{url}\"\noauth_url = \"{url}\"\nauthor = \"UBND xã Thanh Kỳ\"\n\
+         default_cover_url = \"https://example.gov.vn/logo.jpg\"\nbroadcast = false\n\
+         [media]\npublic_base_url = \"https://example.gov.vn/loa-media/\"\n",
+        page = sandbox::PAGE_ID,
+        app = sandbox::ZALO_APP.0,
+    );
+    let mut config = Config::parse(&text).map_err(|e| anyhow::anyhow!("demo config: {e:?}"))?;
+    config.posts_dir = crate::paths::absolute(posts_dir);
+    config.data_dir = crate::paths::absolute(data_dir);
+    Ok(config)
+}
+
+fn demo_publishers(
+    config: &Config,
+    url: &str,
+    data_dir: &Path,
+    clock: &Clock,
+) -> anyhow::Result<Vec<Arc<dyn Publisher>>> {
+    let facebook = crate::facebook::client::FacebookChannel::new(
+        url,
+        "v25.0",
+        sandbox::PAGE_ID,
+        SecretString::from(sandbox::PAGE_TOKEN),
+        true,
+        clock.clone(),
+    );
+    let auth = crate::zalo::oauth::ZaloAuth::new(
+        crate::facebook::client::http_client_for(url),
+        url,
+        sandbox::ZALO_APP.0,
+        SecretString::from(sandbox::ZALO_APP.1),
+        crate::token_store::TokenStore::new(data_dir),
+        clock.clone(),
+    );
+    auth.seed(sandbox::ZALO_FIRST_REFRESH_TOKEN)?;
+    let zalo = crate::zalo::client::ZaloChannel::new(
+        Arc::new(config.clone()),
+        Arc::new(auth),
+        clock.clone(),
+    );
+    Ok(vec![Arc::new(facebook), Arc::new(zalo)])
+}
+
+/// One delivery as the demo shows it.
+struct Row {
+    file: String,
+    title: String,
+    channel: Channel,
+    label: String,
+    detail: String,
+    finished: bool,
+}
+
+async fn snapshot(engine: &Engine) -> anyhow::Result<Vec<Row>> {
+    Ok(engine
+        .with_store(|s| {
+            let posts = s.all_posts()?;
+            Ok(s.deliveries()?
+                .into_iter()
+                .filter_map(|d| {
+                    let post = posts.iter().find(|p| p.id == d.post_id)?;
+                    let held = d.platform_scheduled && d.state == State::Scheduled;
+                    let label = if held {
+                        tr("held by Facebook", "Facebook giữ hẹn giờ").to_string()
+                    } else {
+                        crate::status::state_label(d.state).to_string()
+                    };
+                    let detail = match (&d.remote_id, &d.last_error) {
+                        (Some(id), _) if d.state == State::Published || held => format!("  [{id}]"),
+                        (_, Some(e)) if d.state != State::Scheduled => format!("  ({e})"),
+                        _ => String::new(),
+                    };
+                    let finished = matches!(
+                        d.state,
+                        State::Published
+                            | State::Failed
+                            | State::Missed
+                            | State::Cancelled
+                            | State::Unconfirmed
+                    );
+                    Some(Row {
+                        file: post.path.clone(),
+                        title: post.title.clone(),
+                        channel: d.channel,
+                        label,
+                        detail,
+                        finished,
+                    })
+                })
+                .collect())
+        })
+        .await?)
+}
+
+fn local(t: DateTime<Utc>, config: &Config) -> String {
+    let weekday = crate::status::human_time(&t.to_rfc3339(), config.timezone);
+    weekday.split(' ').take(2).collect::<Vec<_>>().join(" ")
+        + &t.with_timezone(&config.timezone)
+            .format(" %H:%M")
+            .to_string()
+}
+
+async fn summarize(
+    engine: &Engine,
+    sandbox: &Sandbox,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<DemoResult> {
+    let deliveries = engine.with_store(|s| s.deliveries()).await?;
+    let published = deliveries
+        .iter()
+        .filter(|d| d.state == State::Published)
+        .count();
+    let fb_posts = sandbox
+        .facebook
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .posts();
+    let articles = sandbox
+        .zalo
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .articles();
+    let mut per_text: BTreeMap<String, usize> = BTreeMap::new();
+    for p in fb_posts.iter().filter(|p| !p.deleted) {
+        *per_text
+            .entry(format!(
+                "facebook:{}",
+                p.message.lines().next().unwrap_or_default()
+            ))
+            .or_default() += 1;
+    }
+    for a in articles.iter().filter(|a| !a.removed) {
+        *per_text.entry(format!("zalo:{}", a.title)).or_default() += 1;
+    }
+    let duplicates = per_text.values().filter(|n| **n > 1).count();
+    let received = sandbox
+        .received
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let failures = received
+        .iter()
+        .filter(|r| r.answer.contains("500") || r.answer.contains("lost"))
+        .count();
+    writeln!(
+        out,
+        "{}",
+        tr("What the platforms received", "Các nền tảng đã nhận")
+    )?;
+    for p in fb_posts.iter().filter(|p| !p.deleted) {
+        writeln!(
+            out,
+            "  facebook  {}  {}",
+            p.id,
+            p.message.lines().next().unwrap_or_default()
+        )?;
+    }
+    for a in articles.iter().filter(|a| !a.removed) {
+        writeln!(out, "  zalo      {}  {}", a.id, a.title)?;
+    }
+    writeln!(
+        out,
+        "{}",
+        tr(
+            format!(
+                "{} requests to the sandbox; {failures} answered with a failure or lost on purpose; {} of {} deliveries published; {duplicates} published twice.",
+                received.len(),
+                published,
+                deliveries.len()
+            ),
+            format!(
+                "{} yêu cầu tới sandbox; {failures} cố ý bị lỗi hoặc mất phản hồi; {} / {} lượt đăng thành công; {duplicates} bài bị đăng trùng.",
+                received.len(),
+                published,
+                deliveries.len()
+            ),
+        )
+    )?;
+    Ok(DemoResult {
+        published,
+        deliveries: deliveries.len(),
+        duplicates,
+    })
+}
