@@ -1,0 +1,59 @@
+//! `loa demo` — the README's first command — from a folder holding only the sample posts: no
+//! config, no network, every sample post published exactly once. (Its length is set by the
+//! compressed clock — two seconds a day — not by the machine, so it is not timed here.)
+
+use std::path::Path;
+use std::process::Command;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_demo_publishes_every_sample_post_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("posts"),
+        &dir.path().join("posts"),
+    );
+    // A stale working folder is reset, never reused.
+    std::fs::create_dir_all(dir.path().join("demo-data/data")).unwrap();
+    std::fs::write(dir.path().join("demo-data/data/loa.db"), b"not a database").unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_loa"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .env_remove("LOA_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("9 / 9 lượt đăng thành công; 0 bài bị đăng trùng"),
+        "{stdout}"
+    );
+    // The officer sees the status at the end, with the zone named.
+    assert!(
+        stdout.contains("Bài viết (giờ Asia/Ho_Chi_Minh)"),
+        "{stdout}"
+    );
+    // loa never touched the posts it read.
+    let before = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("posts/2026-12-01-chuyen-doi-so-la-gi.md"),
+    )
+    .unwrap();
+    let after = std::fs::read(dir.path().join("posts/2026-12-01-chuyen-doi-so-la-gi.md")).unwrap();
+    assert_eq!(before, after);
+}
