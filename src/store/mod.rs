@@ -502,55 +502,31 @@ impl Store {
         kind: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(Delivery, i64)>> {
-        let tx = self.conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE deliveries SET state = 'publishing',
-                 attempts = attempts + (CASE WHEN ?2 = 'reconcile' THEN 0 ELSE 1 END)
-             WHERE id = ?1 AND state IN ('scheduled', 'retry_wait')",
-            params![id, kind],
-        )?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        tx.execute(
-            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
-            params![id, kind, ts(now)],
-        )?;
-        let attempt = tx.last_insert_rowid();
-        let d = tx.query_row(
-            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
-            [id],
-            delivery_from_row,
-        )?;
-        tx.commit()?;
-        Ok(Some((d, attempt)))
+        // A look-up is not a publishing attempt, so it does not count in `attempts`.
+        let counted = if kind == "reconcile" {
+            ""
+        } else {
+            ", attempts = attempts + 1"
+        };
+        self.take(
+            id,
+            kind,
+            now,
+            &format!("state = 'publishing'{counted}"),
+            "state IN ('scheduled', 'retry_wait')",
+        )
     }
 
-    /// Atomically takes a pending update of a published post (`update_state` pending → sending)
-    /// and records its attempt, committed before the request is sent.
+    /// Atomically takes a pending update of a published (or platform-held) post (`update_state`
+    /// pending → sending) and records its attempt, committed before the request is sent.
     pub fn claim_update(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<(Delivery, i64)>> {
-        let tx = self.conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE deliveries SET update_state = 'sending', attempts = attempts + 1
-             WHERE id = ?1 AND update_state = 'pending'
-               AND (state = 'published' OR (platform_scheduled = 1 AND state IN ('scheduled', 'retry_wait')))",
-            [id],
-        )?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        tx.execute(
-            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, 'update', ?2)",
-            params![id, ts(now)],
-        )?;
-        let attempt = tx.last_insert_rowid();
-        let d = tx.query_row(
-            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
-            [id],
-            delivery_from_row,
-        )?;
-        tx.commit()?;
-        Ok(Some((d, attempt)))
+        self.take(
+            id,
+            "update",
+            now,
+            "update_state = 'sending', attempts = attempts + 1",
+            "update_state = 'pending' AND (state = 'published' OR (platform_scheduled = 1 AND state IN ('scheduled', 'retry_wait')))",
+        )
     }
 
     /// Atomically takes a pending broadcast (pending → sending) and records its attempt,
@@ -560,18 +536,37 @@ impl Store {
         id: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<(Delivery, i64)>> {
+        self.take(
+            id,
+            "broadcast",
+            now,
+            "broadcast_state = 'sending'",
+            "state = 'published' AND broadcast_state = 'pending'",
+        )
+    }
+
+    /// The one way a step is taken: in one transaction, move the delivery (`set`) if it is still
+    /// where the caller saw it (`condition`), and record the attempt of `kind`. The SQL pieces are
+    /// constants of this module, never input.
+    fn take(
+        &mut self,
+        id: i64,
+        kind: &str,
+        now: DateTime<Utc>,
+        set: &str,
+        condition: &str,
+    ) -> Result<Option<(Delivery, i64)>> {
         let tx = self.conn.transaction()?;
         let changed = tx.execute(
-            "UPDATE deliveries SET broadcast_state = 'sending'
-             WHERE id = ?1 AND state = 'published' AND broadcast_state = 'pending'",
+            &format!("UPDATE deliveries SET {set} WHERE id = ?1 AND {condition}"),
             [id],
         )?;
         if changed == 0 {
             return Ok(None);
         }
         tx.execute(
-            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, 'broadcast', ?2)",
-            params![id, ts(now)],
+            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
+            params![id, kind, ts(now)],
         )?;
         let attempt = tx.last_insert_rowid();
         let d = tx.query_row(
