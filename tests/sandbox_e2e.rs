@@ -108,7 +108,8 @@ impl World {
     }
 }
 
-/// (published deliveries, broadcasts sent, pending updates) from loa's own store.
+/// (published deliveries, broadcasts settled, pending updates) from loa's own store. A
+/// broadcast whose answer was lost is settled as `unconfirmed`: it is never sent again.
 fn progress(db: &Path) -> (i64, i64, i64) {
     let Ok(conn) = rusqlite::Connection::open(db) else {
         return (0, 0, 0);
@@ -116,7 +117,7 @@ fn progress(db: &Path) -> (i64, i64, i64) {
     let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
     (
         count("SELECT COUNT(*) FROM deliveries WHERE state = 'published'"),
-        count("SELECT COUNT(*) FROM deliveries WHERE broadcast_state = 'sent'"),
+        count("SELECT COUNT(*) FROM deliveries WHERE broadcast_state IN ('sent', 'unconfirmed')"),
         count("SELECT COUNT(*) FROM deliveries WHERE update_state IS NOT NULL"),
     )
 }
@@ -127,6 +128,30 @@ async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
         assert!(began.elapsed() < limit, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Every delivery's state and error, for a failure message.
+fn dump(db: &Path) -> String {
+    let Ok(conn) = rusqlite::Connection::open(db) else {
+        return "no database".into();
+    };
+    let mut stmt = conn
+        .prepare("SELECT p.path, d.channel, d.state, d.broadcast_state, d.update_state, d.last_error FROM deliveries d JOIN posts p ON p.id = d.post_id")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(format!(
+                "{} {} {} broadcast={:?} update={:?} error={:?}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?
+            ))
+        })
+        .unwrap();
+    rows.flatten().collect::<Vec<_>>().join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,18 +166,41 @@ async fn the_binary_publishes_edits_and_unpublishes_exactly_once_through_faults_
     let (addr, _server) = sandbox::serve(sb.clone(), 0).await.unwrap();
     let w = World::new(&format!("http://{addr}"));
 
-    // Killed in the middle, then restarted.
+    // Killed in the middle of publishing, then restarted. (Not while a Zalo refresh is in
+    // flight: a process killed between Zalo's answer and the save loses the single-use pair
+    // whatever it does. Publishing requests carry the refreshed token, so once they flow the
+    // refresh is on disk; the next one is seconds away.)
     let mut first = w.run();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    wait_for(
+        "the first publishing requests",
+        Duration::from_secs(30),
+        || {
+            let received = sb.received.lock().unwrap();
+            received
+                .iter()
+                .filter(|r| r.path.ends_with("/feed") || r.path.ends_with("/article/create"))
+                .count()
+                >= 2
+        },
+    )
+    .await;
     first.kill().unwrap();
     first.wait().unwrap();
     let mut service = w.run();
     // 4 posts on Facebook, 4 on Zalo (one of them also sent to followers).
-    wait_for("every delivery published", Duration::from_secs(90), || {
+    let all_published = || {
         let (published, broadcasts, _) = progress(&w.db());
         published == 8 && broadcasts == 1
-    })
-    .await;
+    };
+    let began = Instant::now();
+    while !all_published() {
+        assert!(
+            began.elapsed() < Duration::from_secs(120),
+            "not all published:\n{}",
+            dump(&w.db())
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // An edit after publishing updates both platforms, never publishes again.
     std::fs::write(
@@ -228,7 +276,10 @@ async fn the_binary_publishes_edits_and_unpublishes_exactly_once_through_faults_
             .any(|p| p.photos == 1 && p.message.starts_with("Wi-Fi"))
     );
     let oa = sb.zalo.lock().unwrap();
-    assert_eq!(oa.broadcasts().len(), 1, "sent to followers once");
+    assert!(
+        oa.broadcasts().len() <= 1,
+        "sent to followers at most once (a lost answer is not resent)"
+    );
     assert_eq!(oa.reused_refresh_tokens(), 0, "no refresh token sent twice");
     drop(oa);
 
