@@ -78,7 +78,7 @@ pub struct DeliveryStatus {
 pub struct ChannelStatus {
     /// Channel.
     pub channel: Channel,
-    /// `ok`, `rate_limited`, `needs_reauth` or `no_client`.
+    /// `ok`, `rate_limited` or `needs_reauth`.
     pub health: String,
     /// No request before this time.
     pub paused_until: Option<String>,
