@@ -82,7 +82,7 @@ pub fn poke(data_dir: &Path) {
 pub struct Unavailable {
     /// The channel.
     pub channel: Channel,
-    /// `needs_reauth` (no token yet) or `no_client` (this build has no client for it).
+    /// `needs_reauth`: no token yet, or the platform refused it.
     pub health: &'static str,
     /// What to do, for the officer.
     pub reason: String,
