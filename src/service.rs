@@ -246,16 +246,26 @@ async fn check_facebook_token(engine: &Engine, config: &Config) {
 /// Runs the service until SIGINT or SIGTERM (or `once`: one pass, then return).
 pub async fn run(config: Config, once: bool) -> Result<(), ServiceError> {
     let (publishers, missing) = clients(&config, &Clock::system());
-    serve(config, publishers, &missing, once, shutdown_signal()).await
+    serve(
+        config,
+        publishers,
+        &missing,
+        once,
+        shutdown_signal(),
+        |_| {},
+    )
+    .await
 }
 
-/// The service with its publishers and stop signal given (tests give fakes and their own stop).
+/// The service with its publishers and stop signal given (tests give fakes and their own stop,
+/// and may keep the engine `on_start` hands them).
 pub async fn serve(
     config: Config,
     publishers: Vec<Arc<dyn Publisher>>,
     missing: &[Unavailable],
     once: bool,
     shutdown: impl std::future::Future<Output = ()>,
+    on_start: impl FnOnce(Arc<Engine>),
 ) -> Result<(), ServiceError> {
     let _lock = lock_data_dir(&config.data_dir)?;
     let store = crate::engine::open_store(&config.data_dir)
@@ -273,6 +283,7 @@ pub async fn serve(
         publishers,
         Clock::system(),
     ));
+    on_start(engine.clone());
     if serves_facebook {
         check_facebook_token(&engine, &config).await;
     }
@@ -327,12 +338,16 @@ fn watch(
     data_dir: &Path,
     tx: mpsc::Sender<()>,
 ) -> Result<impl Drop, ServiceError> {
+    let data = crate::paths::absolute(data_dir);
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
         let Ok(events) = result else { return };
+        // Opening and reading a file is not a change: loa's own reads during a sync would
+        // otherwise start the next sync, forever.
         let relevant = events
             .iter()
+            .filter(|e| !e.kind.is_access())
             .flat_map(|e| e.paths.iter())
-            .any(|p| is_relevant(p));
+            .any(|p| is_relevant(p, &data));
         if relevant {
             // A full channel already holds a pending sync, which will see this change too.
             let _ = tx.try_send(());
@@ -351,12 +366,17 @@ fn watch(
 
 /// Changes worth a rescan: posts and their images, and the wake file; not hidden files, editor
 /// swap and backup files, or loa's own database files.
-fn is_relevant(path: &Path) -> bool {
+fn is_relevant(path: &Path, data_dir: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    if name == WAKE_FILE {
-        return true;
+    // In the data folder only the wake file speaks to the service; the database and the token
+    // store change all the time by loa's own hand.
+    if path
+        .parent()
+        .is_some_and(|p| crate::paths::absolute(p) == data_dir)
+    {
+        return name == WAKE_FILE;
     }
     let noise = name.starts_with('.')
         || name.starts_with('#')
@@ -451,11 +471,23 @@ mod tests {
 
     #[test]
     fn noise_does_not_trigger_a_rescan() {
-        for noisy in [".bai.md.swp", "bai.md~", "#bai.md#", "loa.db-wal", ".git"] {
-            assert!(!is_relevant(Path::new(noisy)), "{noisy}");
+        let data = Path::new("/srv/loa/data");
+        for noisy in [
+            "/srv/posts/.bai.md.swp",
+            "/srv/posts/bai.md~",
+            "/srv/posts/#bai.md#",
+            "/srv/loa/data/loa.db-wal",
+            "/srv/loa/data/tokens.json",
+            "/srv/posts/.git",
+        ] {
+            assert!(!is_relevant(Path::new(noisy), data), "{noisy}");
         }
-        for relevant in ["bai.md", "images/anh.jpg", "wake"] {
-            assert!(is_relevant(Path::new(relevant)), "{relevant}");
+        for relevant in [
+            "/srv/posts/bai.md",
+            "/srv/posts/images/anh.jpg",
+            "/srv/loa/data/wake",
+        ] {
+            assert!(is_relevant(Path::new(relevant), data), "{relevant}");
         }
     }
 }

@@ -26,9 +26,19 @@ async fn a_post_dropped_in_the_folder_is_published_within_two_seconds() {
     let fb = FakeChannel::new(Channel::Facebook);
     let publishers: Vec<Arc<dyn Publisher>> = vec![Arc::new(fb.clone())];
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let service = tokio::spawn(loa::service::serve(config, publishers, &[], false, async {
-        let _ = stopped.await;
-    }));
+    let (engine_tx, engine_rx) = std::sync::mpsc::channel();
+    let service = tokio::spawn(loa::service::serve(
+        config,
+        publishers,
+        &[],
+        false,
+        async {
+            let _ = stopped.await;
+        },
+        move |engine| {
+            let _ = engine_tx.send(engine);
+        },
+    ));
     // Let the watcher start, then drop a post the way an editor saves: a temp file, then a rename.
     tokio::time::sleep(Duration::from_millis(500)).await;
     std::fs::write(
@@ -46,12 +56,30 @@ async fn a_post_dropped_in_the_folder_is_published_within_two_seconds() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
 
     // A second service on the same data folder is refused while the first runs.
-    let second =
-        loa::service::serve(self::config(dir.path()), Vec::new(), &[], true, async {}).await;
+    let second = loa::service::serve(
+        self::config(dir.path()),
+        Vec::new(),
+        &[],
+        true,
+        async {},
+        |_| {},
+    )
+    .await;
     assert!(matches!(
         second,
         Err(loa::service::ServiceError::AlreadyRunning(_))
     ));
+
+    // Idle now: loa's own reads of the folder must not start another read, and so on forever.
+    let engine = engine_rx.recv().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let settled = engine.syncs();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        engine.syncs(),
+        settled,
+        "an idle service read the posts folder again"
+    );
 
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(10), service)

@@ -59,6 +59,8 @@ pub struct Engine {
     per_channel: BTreeMap<Channel, Arc<Semaphore>>,
     /// Deliveries with a task running, so a dispatch pass never starts a second one.
     in_flight: Mutex<BTreeSet<i64>>,
+    /// How many times the posts folder was read (an idle service must not read it).
+    syncs: std::sync::atomic::AtomicU64,
 }
 
 /// Which request a ready delivery needs.
@@ -147,6 +149,7 @@ impl Engine {
             global: Arc::new(Semaphore::new(GLOBAL_CONCURRENCY)),
             per_channel,
             in_flight: Mutex::new(BTreeSet::new()),
+            syncs: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -236,8 +239,15 @@ impl Engine {
         .await
     }
 
+    /// How many times the posts folder has been read since start.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Brings the store in line with the posts folder, gives slots, marks missed deliveries.
     pub async fn sync(&self) -> Result<SyncReport> {
+        self.syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let config = self.config.clone();
         let now = self.clock.now();
         let report = self
