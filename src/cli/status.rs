@@ -11,7 +11,6 @@ use crate::service;
 pub fn run(config: Config, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
     let runtime = super::runtime()?;
     let tz = config.timezone;
-    let (_, unavailable) = service::clients(&config, &Clock::system());
     let result = runtime.block_on(async move {
         let store = crate::engine::open_store(&config.data_dir)?;
         let engine = Arc::new(Engine::new(
@@ -20,11 +19,17 @@ pub fn run(config: Config, json: bool, out: &mut dyn Write, err: &mut dyn Write)
             Vec::new(),
             Clock::system(),
         ));
-        // With no service running, read the posts folder first so the status is current; a
-        // running service keeps it current itself (and holds the lock).
-        if let Ok(_lock) = service::lock_data_dir(&config.data_dir) {
-            engine.sync().await.map_err(io::Error::other)?;
-        }
+        // With no service running, read the posts folder first so the status is current, and
+        // judge the channels by the tokens this environment would give `loa run`. A running
+        // service (it holds the lock) keeps both current itself: its environment, not this
+        // shell's, decides whether it has tokens.
+        let unavailable = match service::lock_data_dir(&config.data_dir) {
+            Ok(_lock) => {
+                engine.sync().await.map_err(io::Error::other)?;
+                service::clients(&config, &Clock::system()).1
+            }
+            Err(_) => Vec::new(),
+        };
         let now = engine.clock().now();
         engine
             .with_store(move |s| crate::status::build(s, &config, now, &unavailable))
