@@ -303,6 +303,18 @@ pub async fn serve(
             "deliveries were in flight when loa last stopped; they are reconciled before anything is sent again"
         );
     }
+    // What this service cannot serve, and why, for `loa status` run from another shell.
+    for m in missing {
+        let (channel, reason) = (m.channel, m.reason.clone());
+        engine
+            .with_store(move |s| {
+                let mut rec = s.channel(channel)?;
+                rec.health = "needs_reauth".into();
+                rec.reason = Some(reason);
+                s.set_channel(&rec)
+            })
+            .await?;
+    }
     engine.sync().await?;
     if once {
         let attempted = engine.run_once().await?;
