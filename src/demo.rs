@@ -24,6 +24,10 @@ use crate::store::State;
 
 /// Seconds of the demo's clock per real second: two real seconds stand for a day.
 pub const SPEED: f64 = 43_200.0;
+/// Where the demo's clock starts: Monday 30 November 2026, 08:00 in Vietnam, the eve of the
+/// sample posts' first slot.
+pub const DEMO_START: &str = "2026-11-30T08:00:00+07:00";
+
 /// The demo gives up after this long (real time).
 pub const TIME_LIMIT: Duration = Duration::from_secs(90);
 
@@ -90,7 +94,11 @@ pub async fn run(
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
 
-    let start = Utc::now();
+    // The story starts the Monday before the sample posts' first slot, whatever today is: the
+    // demo is a simulation, and the samples carry fixed dates.
+    let start = DateTime::parse_from_rfc3339(DEMO_START)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|_| Utc::now());
     let clock = Clock::compressed(start, SPEED);
     let faults = Faults {
         fail_rate: options.fail_rate,

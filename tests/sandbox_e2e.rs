@@ -117,7 +117,12 @@ fn progress(db: &Path) -> (i64, i64, i64) {
     let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap_or(0);
     (
         count("SELECT COUNT(*) FROM deliveries WHERE state = 'published'"),
-        count("SELECT COUNT(*) FROM deliveries WHERE broadcast_state IN ('sent', 'unconfirmed')"),
+        // Zalo refuses broadcasts from 22:00 to 06:00 in Vietnam: one waiting for the morning
+        // (`pending` with a time set) is settled too — this test runs at any hour.
+        count(
+            "SELECT COUNT(*) FROM deliveries WHERE broadcast_state IN ('sent', 'unconfirmed')
+             OR (broadcast_state = 'pending' AND broadcast_next IS NOT NULL AND broadcast_error LIKE '%-234%')",
+        ),
         count("SELECT COUNT(*) FROM deliveries WHERE update_state IS NOT NULL"),
     )
 }
