@@ -641,9 +641,7 @@ impl Engine {
                 &self.config.retry,
                 fastrand::f64(),
             );
-            self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
-                .await?;
-            return self.channel_effect(d.channel, effect).await;
+            return self.settle(attempt, &outcome, d, effect).await;
         }
         let outcome = match (self.job(&d).await?, d.remote_id.clone()) {
             (Ok(job), Some(remote_id)) => publisher.update(&job, &remote_id).await,
@@ -661,9 +659,7 @@ impl Engine {
             &self.config.retry,
             fastrand::f64(),
         );
-        self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
-            .await?;
-        self.channel_effect(d.channel, effect).await
+        self.settle(attempt, &outcome, d, effect).await
     }
 
     /// Checks that a post the platform held has gone out.
@@ -696,9 +692,7 @@ impl Engine {
             &self.config.retry,
             fastrand::f64(),
         );
-        self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
-            .await?;
-        self.channel_effect(d.channel, effect).await
+        self.settle(attempt, &outcome, d, effect).await
     }
 
     /// Sends a published post to the channel's followers, once.
@@ -708,16 +702,18 @@ impl Engine {
         else {
             return Ok(());
         };
-        let Some(remote_id) = d.remote_id.clone() else {
-            return Ok(());
-        };
-        let outcome = match self.job(&d).await? {
-            Ok(job) => {
+        let outcome = match (self.job(&d).await?, d.remote_id.clone()) {
+            (Ok(job), Some(remote_id)) => {
                 self.publishers[&d.channel]
                     .broadcast(&job, &remote_id)
                     .await
             }
-            Err(problems) => crate::publisher::Outcome::Permanent { message: problems },
+            // Claimed, so the attempt is closed rather than left `sending` (which would read as
+            // a broadcast that may have gone out).
+            (_, None) => crate::publisher::Outcome::Permanent {
+                message: "no platform id to send to followers".into(),
+            },
+            (Err(problems), _) => crate::publisher::Outcome::Permanent { message: problems },
         };
         tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "broadcast");
         let effect = transitions::after_broadcast(
@@ -763,9 +759,7 @@ impl Engine {
             &self.config.retry,
             fastrand::f64(),
         );
-        self.finish(attempt, outcome.class(), None, outcome.message(), d.clone())
-            .await?;
-        self.channel_effect(d.channel, effect).await
+        self.settle(attempt, &outcome, d, effect).await
     }
 
     /// A reconciliation looks from two minutes before the newest create attempt (clock skew).
@@ -773,6 +767,21 @@ impl Engine {
         let fallback = self.clock.now() - chrono::Duration::days(1);
         let started = self.with_store(move |s| s.last_create_started(id)).await?;
         Ok(started.map_or(fallback, |t| t - chrono::Duration::minutes(2)))
+    }
+
+    /// Closes `attempt` with `outcome` (no platform id to record), saves `d`, and applies the
+    /// outcome's effect on the whole channel.
+    async fn settle(
+        &self,
+        attempt: i64,
+        outcome: &crate::publisher::Outcome,
+        d: Delivery,
+        effect: ChannelEffect,
+    ) -> Result<()> {
+        let channel = d.channel;
+        self.finish(attempt, outcome.class(), None, outcome.message(), d)
+            .await?;
+        self.channel_effect(channel, effect).await
     }
 
     async fn finish(
