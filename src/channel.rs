@@ -36,3 +36,26 @@ impl fmt::Display for Channel {
         f.write_str(self.name())
     }
 }
+
+impl rusqlite::types::ToSql for Channel {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(self.name()))
+    }
+}
+
+/// A stored channel name must be exactly one loa knows: an unknown one is refused, never
+/// read as some other channel.
+impl rusqlite::types::FromSql for Channel {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Channel::ALL
+            .into_iter()
+            .find(|c| c.name() == text)
+            .ok_or_else(|| {
+                rusqlite::types::FromSqlError::Other(Box::new(crate::store::UnknownValue {
+                    column: "channel",
+                    value: text.to_string(),
+                }))
+            })
+    }
+}

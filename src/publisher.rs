@@ -116,11 +116,66 @@ pub enum Reconciled {
         /// When the platform's listing can be trusted.
         until: DateTime<Utc>,
     },
-    /// loa cannot tell (the listing failed, or the platform may still be processing).
+    /// The listing failed for a passing reason (a 5xx, a timeout, Zalo's -32): a look-up is
+    /// read-only and safe to repeat, so it is tried again with backoff up to
+    /// `retry.max_attempts`, like a publish.
     Unknown {
         /// Why.
         message: String,
     },
+    /// The listing was rate-limited: the whole channel waits; this is not a try.
+    Paused {
+        /// The platform's words.
+        message: String,
+        /// No request on this channel before this time.
+        until: DateTime<Utc>,
+    },
+    /// The listing needs a new token: the channel waits for one; this is not a try.
+    AuthExpired {
+        /// The platform's words.
+        message: String,
+    },
+    /// The platform refuses to list (a permission it will not give, a request it will never
+    /// accept): it truly cannot say, so the officer must look.
+    Undecidable {
+        /// The platform's words.
+        message: String,
+    },
+}
+
+impl Reconciled {
+    /// What a failed listing request means for the look-up, by the request's outcome class.
+    pub fn from_failure(outcome: Outcome) -> Reconciled {
+        match outcome {
+            Outcome::RateLimited { message, until } => Reconciled::Paused { message, until },
+            Outcome::AuthExpired { message } => Reconciled::AuthExpired { message },
+            Outcome::Permanent { message } => Reconciled::Undecidable { message },
+            Outcome::Transient { message, .. } | Outcome::Ambiguous { message } => {
+                Reconciled::Unknown { message }
+            }
+            Outcome::Published { .. } | Outcome::ScheduledOnPlatform { .. } => {
+                Reconciled::Unknown {
+                    message: "the listing gave an answer loa cannot read".into(),
+                }
+            }
+        }
+    }
+
+    /// The class recorded with the look-up's attempt, and the platform's words.
+    pub fn record(&self) -> (&'static str, Option<String>, Option<String>) {
+        match self {
+            Reconciled::Found { remote_id } => ("found", Some(remote_id.clone()), None),
+            Reconciled::FoundScheduled { remote_id, .. } => {
+                ("found_scheduled", Some(remote_id.clone()), None)
+            }
+            Reconciled::Absent => ("absent", None, None),
+            Reconciled::NotYet { .. } => ("not_yet", None, None),
+            Reconciled::Unknown { message } => ("unknown", None, Some(message.clone())),
+            Reconciled::Paused { message, .. } => ("rate_limited", None, Some(message.clone())),
+            Reconciled::AuthExpired { message } => ("auth_expired", None, Some(message.clone())),
+            Reconciled::Undecidable { message } => ("undecidable", None, Some(message.clone())),
+        }
+    }
 }
 
 /// Saves a platform's in-flight token durably, before the publisher goes on (Zalo's create

@@ -182,7 +182,7 @@ async fn record_zalo_tokens(engine: &Engine, auth: &crate::zalo::oauth::ZaloAuth
         .with_store(move |s| {
             let mut rec = s.channel(Channel::Zalo)?;
             rec.token_expires_at = status.access_expires_at;
-            if rec.health == "ok" {
+            if rec.health == crate::store::Health::Ok {
                 rec.reason = status.refresh_warning;
             }
             s.set_channel(&rec)
@@ -235,7 +235,7 @@ async fn check_facebook_token(engine: &Engine, config: &Config) {
             let mut rec = s.channel(Channel::Facebook)?;
             rec.token_expires_at = info.expires_at;
             if dead {
-                rec.health = "needs_reauth".into();
+                rec.health = crate::store::Health::NeedsReauth;
             }
             rec.reason = (!problems.is_empty()).then(|| problems.join("; "));
             s.set_channel(&rec)
@@ -309,7 +309,7 @@ pub async fn serve(
         engine
             .with_store(move |s| {
                 let mut rec = s.channel(channel)?;
-                rec.health = "needs_reauth".into();
+                rec.health = crate::store::Health::NeedsReauth;
                 rec.reason = Some(reason);
                 s.set_channel(&rec)
             })

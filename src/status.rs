@@ -12,7 +12,7 @@ use crate::channel::Channel;
 use crate::config::Config;
 use crate::engine::slots;
 use crate::i18n::tr;
-use crate::store::{self, Delivery, State, Store};
+use crate::store::{self, BroadcastState, Delivery, Health, State, Store, UpdateState};
 
 /// The whole status.
 #[derive(Debug, Serialize)]
@@ -23,6 +23,20 @@ pub struct Status {
     pub channels: Vec<ChannelStatus>,
     /// The zone every time is shown in.
     pub timezone: String,
+    /// Deliveries whose record loa cannot read: loa leaves them alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<UnreadableStatus>,
+}
+
+/// A delivery whose record holds a value this loa does not know.
+#[derive(Debug, Serialize)]
+pub struct UnreadableStatus {
+    /// The post's file (or its id, when the post is unknown too).
+    pub file: String,
+    /// The channel, as stored.
+    pub channel: String,
+    /// What is wrong, and what to do.
+    pub problem: String,
 }
 
 /// One post.
@@ -62,12 +76,13 @@ pub struct DeliveryStatus {
     pub published_at: Option<String>,
     /// Why it is not (yet) published, in the platform's words where there are some.
     pub last_error: Option<String>,
-    /// An update of the published post: `pending` or `failed`.
+    /// An update of the published post: `pending`, `sending` or `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub update: Option<String>,
-    /// Sending to followers (Zalo): `wanted`, `pending`, `sent`, `failed`, `unconfirmed`.
+    pub update: Option<UpdateState>,
+    /// Sending to followers (Zalo): `wanted`, `pending`, `sending`, `sent`, `failed`,
+    /// `unconfirmed`, `cancelled`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub broadcast: Option<String>,
+    pub broadcast: Option<BroadcastState>,
     /// Why the broadcast is not sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broadcast_error: Option<String>,
@@ -142,8 +157,8 @@ pub fn build(
                         .map(local),
                     published_at: d.published_at.map(local),
                     last_error: d.last_error.clone(),
-                    update: d.update_state.clone(),
-                    broadcast: d.broadcast_state.clone(),
+                    update: d.update_state,
+                    broadcast: d.broadcast_state,
                     broadcast_error: d.broadcast_error.clone(),
                 })
                 .collect(),
@@ -157,25 +172,26 @@ pub fn build(
         .map(|channel| {
             let rec = recorded.get(&channel);
             let paused_until = rec.and_then(|r| r.paused_until).filter(|t| *t > now);
-            let (health, reason) =
-                if let Some(u) = unavailable.iter().find(|u| u.channel == channel) {
-                    (u.health.to_string(), Some(u.reason.clone()))
-                } else {
-                    match rec {
-                        Some(r) if r.health == "needs_reauth" => (
-                            r.health.clone(),
-                            Some(format!(
-                                "{} — {}",
-                                r.reason.clone().unwrap_or_default(),
-                                reauth_hint(channel)
-                            )),
-                        ),
-                        Some(r) if paused_until.is_some() => (r.health.clone(), r.reason.clone()),
-                        // Token warnings from the start-up check (expiring, a missing permission).
-                        Some(r) if r.health == "ok" => ("ok".to_string(), r.reason.clone()),
-                        _ => ("ok".to_string(), None),
-                    }
-                };
+            let (health, reason) = if let Some(u) =
+                unavailable.iter().find(|u| u.channel == channel)
+            {
+                (u.health.to_string(), Some(u.reason.clone()))
+            } else {
+                match rec {
+                    Some(r) if r.health == Health::NeedsReauth => (
+                        r.health.to_string(),
+                        Some(format!(
+                            "{} — {}",
+                            r.reason.clone().unwrap_or_default(),
+                            reauth_hint(channel)
+                        )),
+                    ),
+                    Some(r) if paused_until.is_some() => (r.health.to_string(), r.reason.clone()),
+                    // Token warnings from the start-up check (expiring, a missing permission).
+                    Some(r) if r.health == Health::Ok => ("ok".to_string(), r.reason.clone()),
+                    _ => ("ok".to_string(), None),
+                }
+            };
             let taken: Vec<DateTime<Utc>> = deliveries
                 .iter()
                 .filter(|d| {
@@ -195,10 +211,41 @@ pub fn build(
             }
         })
         .collect();
+    let unreadable = s
+        .unreadable_deliveries()?
+        .into_iter()
+        .map(|u| {
+            let file = s
+                .post(&u.post_id)
+                .ok()
+                .flatten()
+                .map(|p| {
+                    crate::paths::display(&config.posts_dir.join(&p.path))
+                        .display()
+                        .to_string()
+                })
+                .unwrap_or(u.post_id);
+            UnreadableStatus {
+                file,
+                channel: u.channel,
+                problem: tr(
+                    format!(
+                        "{}: loa does not touch this delivery (it is never published); was the database written by a newer loa, or edited by hand? Use that newer loa, or restore loa.db from a backup",
+                        u.problem
+                    ),
+                    format!(
+                        "{}: loa không đụng tới lượt đăng này (sẽ không được đăng); cơ sở dữ liệu có phải do bản loa mới hơn ghi, hoặc bị sửa tay? Hãy dùng bản loa mới hơn đó, hoặc khôi phục loa.db từ bản sao lưu",
+                        u.problem
+                    ),
+                ),
+            }
+        })
+        .collect();
     Ok(Status {
         posts,
         channels,
         timezone: tz.name().to_string(),
+        unreadable,
     })
 }
 
@@ -285,14 +332,15 @@ pub fn text(status: &Status, tz: Tz) -> String {
                 d.channel.name(),
                 state_label(d.state)
             ));
-            if let Some(b) = &d.broadcast {
-                let label = match b.as_str() {
-                    "wanted" => tr("after publishing", "sau khi đăng"),
-                    "pending" => tr("waiting", "đang chờ"),
-                    "sent" => tr("sent", "đã gửi"),
-                    "failed" => tr("failed", "lỗi"),
-                    "unconfirmed" => tr("unconfirmed", "chưa xác nhận"),
-                    other => other,
+            if let Some(b) = d.broadcast {
+                let label = match b {
+                    BroadcastState::Wanted => tr("after publishing", "sau khi đăng"),
+                    BroadcastState::Pending => tr("waiting", "đang chờ"),
+                    BroadcastState::Sending => tr("sending", "đang gửi"),
+                    BroadcastState::Sent => tr("sent", "đã gửi"),
+                    BroadcastState::Failed => tr("failed", "lỗi"),
+                    BroadcastState::Unconfirmed => tr("unconfirmed", "chưa xác nhận"),
+                    BroadcastState::Cancelled => tr("cancelled", "đã hủy"),
                 };
                 out.push_str(&format!(
                     "            {}: {label}\n",
@@ -302,9 +350,14 @@ pub fn text(status: &Status, tz: Tz) -> String {
                     out.push_str(&format!("            {e}\n"));
                 }
             }
-            if let Some(update) = &d.update {
+            if let Some(update) = d.update {
+                let label = match update {
+                    UpdateState::Pending => tr("waiting", "đang chờ"),
+                    UpdateState::Sending => tr("sending", "đang gửi"),
+                    UpdateState::Failed => tr("failed", "lỗi"),
+                };
                 out.push_str(&format!(
-                    "            {}: {update}\n",
+                    "            {}: {label}\n",
                     tr("update", "cập nhật")
                 ));
             }
@@ -316,6 +369,12 @@ pub fn text(status: &Status, tz: Tz) -> String {
                 out.push_str(&format!("            {e}\n"));
             }
         }
+    }
+    for u in &status.unreadable {
+        out.push_str(&format!(
+            "\n{} — {}\n  ! {}\n",
+            u.file, u.channel, u.problem
+        ));
     }
     out.push_str(&format!("\n{}\n", tr("Channels", "Kênh")));
     for c in &status.channels {

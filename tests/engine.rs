@@ -14,7 +14,7 @@ use loa::channel::Channel;
 use loa::config::Config;
 use loa::engine::{Clock, Engine};
 use loa::publisher::{Outcome, Publisher, Reconciled};
-use loa::store::{State, Store};
+use loa::store::{BroadcastState, State, Store};
 
 /// Thursday 2026-11-26 20:00 in Vietnam.
 fn start() -> DateTime<Utc> {
@@ -329,7 +329,7 @@ async fn an_expired_token_holds_deliveries_without_failing_them() {
         .with_store(|s| Ok(s.channels()?.remove(0).health))
         .await
         .unwrap();
-    assert_eq!(health, "needs_reauth");
+    assert_eq!(health, loa::store::Health::NeedsReauth);
 
     // A restart (new token in the environment) resumes it.
     drop(engine);
@@ -389,7 +389,8 @@ async fn an_undecidable_reconciliation_ends_unconfirmed_and_never_resends() {
     w.write("a.md", "title: \"A\"\npublish_at: now", "x");
     let fb = FakeChannel::new(Channel::Facebook);
     fb.script([Script::Lost]);
-    fb.script_reconcile((0..3).map(|_| Reconciled::Unknown {
+    // `max_attempts` is 4 here: as many failed listings as a publish gets tries.
+    fb.script_reconcile((0..4).map(|_| Reconciled::Unknown {
         message: "listing failed".into(),
     }));
     let engine = w.engine(&[&fb]);
@@ -813,8 +814,8 @@ async fn a_broadcast_follows_publication_once_and_waits_out_the_night() {
         .await
         .unwrap();
     assert_eq!(
-        (d.state, d.broadcast_state.as_deref(), d.broadcast_next),
-        (State::Published, Some("pending"), Some(six))
+        (d.state, d.broadcast_state, d.broadcast_next),
+        (State::Published, Some(BroadcastState::Pending), Some(six))
     );
 
     run_for(&engine, (six - start()).to_std().unwrap()).await;
@@ -829,8 +830,8 @@ async fn a_broadcast_follows_publication_once_and_waits_out_the_night() {
         .await
         .unwrap();
     assert_eq!(
-        (d.broadcast_state.as_deref(), d.broadcast_id.is_some()),
-        (Some("sent"), true)
+        (d.broadcast_state, d.broadcast_id.is_some()),
+        (Some(BroadcastState::Sent), true)
     );
     run_for(&engine, Duration::from_secs(86_400)).await;
     assert_eq!(broadcasts(&zalo), 2, "never sent twice");
@@ -863,8 +864,8 @@ async fn a_lost_broadcast_answer_is_never_sent_again() {
         .await
         .unwrap();
     assert_eq!(
-        (d.state, d.broadcast_state.as_deref()),
-        (State::Published, Some("unconfirmed")),
+        (d.state, d.broadcast_state),
+        (State::Published, Some(BroadcastState::Unconfirmed)),
         "a failed broadcast never undoes published"
     );
 }

@@ -1,8 +1,9 @@
 //! The officer's commands on the queue: `loa retry` and `loa cancel`.
 
 use crate::channel::Channel;
+use crate::engine::transitions::{self, Canceller};
 use crate::engine::{Engine, EngineError};
-use crate::store::{self, PostRecord, State, Store};
+use crate::store::{self, Health, PostRecord, State, Store};
 
 /// Why a command could not act.
 #[derive(Debug, thiserror::Error)]
@@ -55,47 +56,21 @@ pub async fn retry(
             let Some(post) = find_post(s, &posts_dir, &key)? else {
                 return Ok(None);
             };
-            let mut n = 0;
-            for mut d in s
-                .deliveries_of(&post.id)?
-                .into_iter()
-                .filter(|d| channel.is_none_or(|c| c == d.channel))
-            {
-                match d.state {
-                    State::Failed | State::Missed => {
-                        if d.state == State::Missed {
-                            // Due now: an officer asked for it, so it is no longer late.
-                            d.due_at = Some(now);
-                            d.slotted = false;
-                        }
-                        d.state = State::RetryWait;
-                    }
-                    State::Unconfirmed if force => {
-                        // The officer checked the platform: the post is not there.
-                        d.state = State::RetryWait;
-                        d.needs_reconcile = false;
-                        d.reconcile_tries = 0;
-                        d.progress = None;
-                    }
-                    State::Published if d.update_state.as_deref() == Some("failed") => {
-                        d.update_state = Some("pending".into());
-                    }
-                    _ => continue,
+            let mut retried = Vec::new();
+            let n = s.amend_deliveries_of(&post.id, channel, |d| {
+                let changed = transitions::retry(d, force, now);
+                if changed {
+                    retried.push(d.channel);
                 }
-                d.failures = 0;
-                d.next_attempt_at = Some(now);
-                d.last_error = None;
-                s.save_delivery(&d)?;
-                if let Some(mut c) = s
-                    .channels()?
-                    .into_iter()
-                    .find(|c| c.channel == d.channel && c.health == "needs_reauth")
-                {
-                    c.health = "ok".into();
+                changed
+            })?;
+            // The officer says it is worth another try: a channel that waited for a token too.
+            for mut c in s.channels()? {
+                if retried.contains(&c.channel) && c.health == Health::NeedsReauth {
+                    c.health = Health::Ok;
                     c.reason = None;
                     s.set_channel(&c)?;
                 }
-                n += 1;
             }
             Ok(Some(n))
         })
@@ -104,8 +79,9 @@ pub async fn retry(
     changed.ok_or_else(|| CommandError::NotFound(post.to_string()))
 }
 
-/// Cancels the deliveries of `post` that are not published (or being published). Returns how
-/// many were cancelled.
+/// Cancels what is still to be done for `post`: deliveries not yet published (one whose request
+/// is in flight included: its answer then meets a cancelled delivery) and a broadcast not yet
+/// sent. Returns how many deliveries changed.
 pub async fn cancel(
     engine: &Engine,
     post: &str,
@@ -117,30 +93,13 @@ pub async fn cancel(
             let Some(post) = find_post(s, &posts_dir, &key)? else {
                 return Ok(None);
             };
-            let mut n = 0;
-            for mut d in s
-                .deliveries_of(&post.id)?
-                .into_iter()
-                .filter(|d| channel.is_none_or(|c| c == d.channel))
-            {
-                if matches!(
-                    d.state,
-                    State::Scheduled
-                        | State::RetryWait
-                        | State::Missed
-                        | State::Failed
-                        | State::Unconfirmed
-                ) {
-                    d.state = State::Cancelled;
-                    d.cancel_reason = Some("officer".into());
-                    d.next_attempt_at = None;
-                    s.save_delivery(&d)?;
-                    n += 1;
-                }
-            }
+            let n = s.amend_deliveries_of(&post.id, channel, |d| {
+                transitions::cancel(d, Canceller::Officer)
+            })?;
             Ok(Some(n))
         })
         .await?;
+    engine.wake();
     changed.ok_or_else(|| CommandError::NotFound(post.to_string()))
 }
 
@@ -172,48 +131,26 @@ pub async fn unpublish(
         .await?
         .ok_or_else(|| CommandError::NotFound(post.to_string()))?;
     let mut done = Vec::new();
-    for mut d in found
+    for d in found
         .into_iter()
         .filter(|d| channel.is_none_or(|c| c == d.channel))
     {
         let on_platform =
             d.state == State::Published || (d.platform_scheduled && d.state != State::Cancelled);
-        let (Some(remote_id), true) = (d.remote_id.clone(), on_platform) else {
+        if !on_platform || d.remote_id.is_none() {
             continue;
-        };
-        let Some(publisher) = engine.publisher(d.channel) else {
-            return Err(CommandError::NoClient(d.channel));
-        };
-        let id = d.id;
-        let now = engine.clock().now();
-        // Recorded before the request, like every other one.
-        let attempt = engine
-            .with_store(move |s| s.begin_attempt(id, "delete", now))
-            .await?;
-        let outcome = publisher.delete(&remote_id).await;
-        if matches!(outcome, crate::publisher::Outcome::Published { .. }) {
-            d.state = State::Cancelled;
-            d.cancel_reason = Some("unpublished".into());
-            d.platform_scheduled = false;
-            d.update_state = None;
-            d.next_attempt_at = None;
-            d.last_error = None;
         }
-        let (class, message) = (
-            outcome.class().to_string(),
-            outcome.message().map(String::from),
-        );
-        let saved = d.clone();
-        let now = engine.clock().now();
-        engine
-            .with_store(move |s| {
-                s.finish_attempt(attempt, &class, None, message.as_deref(), &saved, now)
-            })
-            .await?;
-        done.push(Unpublished {
-            channel: d.channel,
-            outcome,
-        });
+        if engine.publisher(d.channel).is_none() {
+            return Err(CommandError::NoClient(d.channel));
+        }
+        // Taken like any step (the attempt is recorded before the request), and closed on the
+        // delivery as it is then.
+        if let Some(outcome) = engine.unpublish_delivery(d.id).await? {
+            done.push(Unpublished {
+                channel: d.channel,
+                outcome,
+            });
+        }
     }
     Ok(done)
 }

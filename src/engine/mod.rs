@@ -22,8 +22,12 @@ use tokio::task::JoinSet;
 
 use crate::channel::Channel;
 use crate::config::Config;
-use crate::publisher::{BoxFuture, Job, ProgressSink, Publisher};
-use crate::store::{self, ChannelRecord, Delivery, State, Store, StoreError};
+use crate::i18n::tr;
+use crate::publisher::{BoxFuture, Job, Outcome, ProgressSink, Publisher, Reconciled};
+use crate::store::{
+    self, AttemptKind, BroadcastState, ChannelRecord, Closing, Delivery, Health, State, Step,
+    Store, StoreError, Taken, UpdateState,
+};
 
 pub use clock::Clock;
 pub use sync::SyncReport;
@@ -77,6 +81,8 @@ enum Work {
     Withdraw,
     /// Send the published post to followers.
     Broadcast,
+    /// A cancelled delivery whose create may have reached the platform: look for it.
+    Lookup,
 }
 
 /// After the platform should have published a post it held, loa looks this much later.
@@ -91,12 +97,12 @@ fn work_for(
     let retry = |at: DateTime<Utc>| d.next_attempt_at.map_or(at, |n| n.max(at));
     match d.state {
         State::Scheduled | State::RetryWait if d.platform_scheduled => {
-            if d.update_state.as_deref() == Some("pending") {
+            if d.update_state == Some(UpdateState::Pending) {
                 return Some((d.next_attempt_at.unwrap_or(now), Work::Update));
             }
             Some((retry(d.due_at? + CONFIRM_GRACE), Work::Confirm))
         }
-        State::Scheduled | State::RetryWait => {
+        s if s.is_claimable() => {
             let due = d.due_at?;
             let at = match native {
                 // Hand the post to the platform as soon as it is inside the window it accepts,
@@ -111,16 +117,19 @@ fn work_for(
             Some((retry(at), Work::Publish))
         }
         State::Published
-            if d.broadcast_state.as_deref() == Some("pending")
-                && d.update_state.as_deref() != Some("pending") =>
+            if d.broadcast_state == Some(BroadcastState::Pending)
+                && d.update_state != Some(UpdateState::Pending) =>
         {
             Some((d.broadcast_next.unwrap_or(now), Work::Broadcast))
         }
-        State::Published if d.update_state.as_deref() == Some("pending") => {
+        State::Published if d.update_state == Some(UpdateState::Pending) => {
             Some((d.next_attempt_at.unwrap_or(now), Work::Update))
         }
         State::Cancelled if d.platform_scheduled && d.remote_id.is_some() => {
             Some((d.next_attempt_at.unwrap_or(now), Work::Withdraw))
+        }
+        State::Cancelled if d.needs_reconcile => {
+            Some((d.next_attempt_at.unwrap_or(now), Work::Lookup))
         }
         _ => None,
     }
@@ -197,44 +206,20 @@ impl Engine {
         let now = self.clock.now();
         self.with_store(move |s| {
             s.close_dangling_attempts(now)?;
-            let mut n = 0;
-            for mut d in s.deliveries()? {
-                let mut changed = false;
-                if d.state == State::Publishing {
-                    d.state = State::RetryWait;
-                    d.needs_reconcile = true;
-                    d.next_attempt_at = Some(now);
-                    changed = true;
-                    n += 1;
-                }
-                if d.broadcast_state.as_deref() == Some("sending") {
-                    // No platform lists sent broadcasts: one that may have gone out is never
-                    // sent again.
-                    d.broadcast_state = Some("unconfirmed".into());
-                    d.broadcast_error = Some(crate::i18n::tr(
-                        "loa stopped while sending this to followers; it may have gone out, so it is not sent again".to_string(),
-                        "loa dừng khi đang gửi tin tới người quan tâm; tin có thể đã đi nên không gửi lại".to_string(),
-                    ));
-                    changed = true;
-                }
-                if d.update_state.as_deref() == Some("sending") {
-                    // Updates are idempotent: sending again is safe.
-                    d.update_state = Some("pending".into());
-                    changed = true;
-                }
-                if changed {
-                    s.save_delivery(&d)?;
-                }
-            }
+            let mut in_flight = 0;
+            s.amend_all(|d| {
+                in_flight += usize::from(d.state == State::Publishing);
+                transitions::recover(d, now)
+            })?;
             // A new process may have a new token: give channels that waited for one a new chance.
             for mut c in s.channels()? {
-                if c.health == "needs_reauth" {
-                    c.health = "ok".into();
+                if c.health == Health::NeedsReauth {
+                    c.health = Health::Ok;
                     c.reason = None;
                     s.set_channel(&c)?;
                 }
             }
-            Ok(n)
+            Ok(in_flight)
         })
         .await
     }
@@ -245,18 +230,31 @@ impl Engine {
     }
 
     /// Brings the store in line with the posts folder, gives slots, marks missed deliveries.
+    ///
+    /// The folder is read (with each image's header) on a blocking thread and outside the
+    /// store's lock, so requests in flight are never held up by a scan; syncs of all processes
+    /// on this data folder (the service, `loa status`) take turns through `data_dir/sync.lock`,
+    /// so an older reading of the folder is never applied over a newer one.
     pub async fn sync(&self) -> Result<SyncReport> {
         self.syncs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let config = self.config.clone();
         let now = self.clock.now();
-        let report = self
-            .with_store(move |s| {
-                let report = sync::sync(s, &config, now)?;
+        let store = self.store.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            let _turn = sync::SyncTurn::take(&config.data_dir);
+            let scanned = sync::scan(&config);
+            let mut guard = store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            guard.in_transaction(|s| {
+                let report = sync::apply(s, &config, scanned, now)?;
                 bookkeeping(s, &config, now)?;
                 Ok(report)
             })
-            .await?;
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))??;
         tracing::debug!(?report, "posts folder synced");
         self.wake();
         Ok(report)
@@ -266,7 +264,7 @@ impl Engine {
     pub async fn bookkeeping(&self) -> Result<()> {
         let config = self.config.clone();
         let now = self.clock.now();
-        self.with_store(move |s| bookkeeping(s, &config, now))
+        self.with_store(move |s| s.in_transaction(|s| bookkeeping(s, &config, now)))
             .await?;
         self.wake();
         Ok(())
@@ -317,7 +315,7 @@ impl Engine {
                     let window = windows.get(&d.channel)?;
                     let (at, _) = work_for(&d, *window, now)?;
                     let channel = channels.get(&d.channel);
-                    if channel.is_some_and(|c| c.health == "needs_reauth") {
+                    if channel.is_some_and(|c| c.health == Health::NeedsReauth) {
                         return None;
                     }
                     let paused = channel.and_then(|c| c.paused_until).unwrap_or(at);
@@ -446,17 +444,38 @@ impl Engine {
             Work::Confirm => self.confirm(id).await,
             Work::Withdraw => self.withdraw(id).await,
             Work::Broadcast => self.broadcast(id).await,
+            Work::Lookup => self.lookup(id).await,
         }
     }
 
-    async fn job(&self, d: &Delivery) -> Result<std::result::Result<Job, String>> {
-        let post_id = d.post_id.clone();
-        let record = self.with_store(move |s| s.post(&post_id)).await?;
-        let Some(record) = record else {
-            return Ok(Err("the post is no longer in the store".into()));
+    /// Takes `step` on delivery `id` (recording its attempt before anything is sent).
+    async fn take(&self, id: i64, step: Step) -> Result<Option<Taken>> {
+        let now = self.clock.now();
+        self.with_store(move |s| s.take_step(id, step, now)).await
+    }
+
+    /// The job for a taken step, built from the post as stored when the step was taken (so the
+    /// content hash recorded is the one of what is sent). Reading the post checks its images on
+    /// disk, so it runs off the async threads.
+    async fn job(&self, taken: &Taken) -> Result<std::result::Result<(Job, String), String>> {
+        let Some(record) = taken.post.clone() else {
+            return Ok(Err(tr(
+                "the post is no longer in the store",
+                "bài không còn trong cơ sở dữ liệu",
+            )
+            .to_string()));
         };
-        let path = self.config.posts_dir.join(&record.path);
-        let loaded = crate::post::load_bytes(&path, record.content.as_bytes(), &self.config);
+        let config = self.config.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let path = config.posts_dir.join(&record.path);
+            (
+                crate::post::load_bytes(&path, record.content.as_bytes(), &config),
+                record.content_hash,
+            )
+        })
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))?;
+        let (loaded, hash) = loaded;
         let Some(post) = loaded.post else {
             let problems: Vec<String> = loaded
                 .problems
@@ -466,160 +485,210 @@ impl Engine {
                 .collect();
             return Ok(Err(problems.join("; ")));
         };
-        Ok(Ok(Job {
-            delivery_id: d.id,
-            post,
-            due_at: d.due_at.unwrap_or_else(|| self.clock.now()),
-            progress: d.progress.clone(),
-            scheduled_on_platform: d.platform_scheduled,
-            progress_sink: Arc::new(StoreProgress {
-                store: self.store.clone(),
+        let d = &taken.delivery;
+        Ok(Ok((
+            Job {
                 delivery_id: d.id,
-            }),
-        }))
+                post,
+                due_at: d.due_at.unwrap_or_else(|| self.clock.now()),
+                progress: d.progress.clone(),
+                scheduled_on_platform: d.platform_scheduled,
+                progress_sink: Arc::new(StoreProgress {
+                    store: self.store.clone(),
+                    delivery_id: d.id,
+                }),
+            },
+            hash,
+        )))
     }
 
-    async fn content_hash(&self, post_id: &str) -> Result<String> {
-        let id = post_id.to_string();
-        Ok(self
-            .with_store(move |s| s.post(&id))
-            .await?
-            .map(|p| p.content_hash)
-            .unwrap_or_default())
+    /// Closes `attempt` with `closing` and applies `decide` to the delivery as it is *now*, in
+    /// one transaction; then anything edited meanwhile is owed as an update.
+    async fn close<T: Send + 'static>(
+        &self,
+        id: i64,
+        attempt: i64,
+        closing: Closing,
+        decide: impl FnOnce(&mut Delivery, DateTime<Utc>) -> (ChannelEffect, T) + Send + 'static,
+    ) -> Result<(Delivery, T)> {
+        let now = self.clock.now();
+        let on_edit = self.config.schedule.on_edit;
+        self.with_store(move |s| {
+            s.close_attempt(id, attempt, &closing, now, |d, hash| {
+                let out = decide(d, now);
+                transitions::owe_update(d, hash, on_edit);
+                out
+            })
+        })
+        .await
     }
 
     async fn publish(&self, id: i64) -> Result<()> {
-        let Some(current) = self.with_store(move |s| s.delivery(id)).await? else {
-            return Ok(());
-        };
-        let first_kind = if current.needs_reconcile {
-            "reconcile"
-        } else {
-            "create"
-        };
-        let now = self.clock.now();
         // The attempt is committed before any request leaves.
-        let Some((mut d, mut attempt)) = self
-            .with_store(move |s| s.claim(id, first_kind, now))
-            .await?
-        else {
+        let Some(taken) = self.take(id, Step::Publish).await? else {
             return Ok(());
         };
-        let publisher = self.publishers[&d.channel].clone();
-        let hash = self.content_hash(&d.post_id).await?;
-        let job = match self.job(&d).await? {
-            Ok(job) => job,
+        let channel = taken.delivery.channel;
+        let publisher = self.publishers[&channel].clone();
+        let policy = self.config.retry.clone();
+        let (job, hash) = match self.job(&taken).await? {
+            Ok(j) => j,
             Err(problems) => {
-                let outcome = crate::publisher::Outcome::Permanent { message: problems };
-                transitions::after_create(
-                    &mut d,
-                    &outcome,
-                    self.clock.now(),
-                    &hash,
-                    &self.config.retry,
-                    fastrand::f64(),
-                );
-                return self
-                    .finish(attempt, outcome.class(), None, outcome.message(), d)
-                    .await;
+                let outcome = Outcome::Permanent { message: problems };
+                self.close(id, taken.attempt, closing(&outcome), move |d, now| {
+                    let hash = d.published_hash.clone().unwrap_or_default();
+                    (
+                        transitions::after_create(
+                            d,
+                            &outcome,
+                            now,
+                            &hash,
+                            &policy,
+                            fastrand::f64(),
+                        ),
+                        (),
+                    )
+                })
+                .await?;
+                return Ok(());
             }
         };
 
-        if d.needs_reconcile {
-            let since = self.reconcile_window(d.id).await?;
+        let mut attempt = taken.attempt;
+        if taken.kind == AttemptKind::Reconcile {
+            let since = self.reconcile_window(id).await?;
             let found = publisher.reconcile(&job, since).await;
-            let create = transitions::after_reconcile(
-                &mut d,
-                &found,
-                self.clock.now(),
-                &hash,
-                &self.config.retry,
-                true,
-                fastrand::f64(),
-            );
-            let (class, remote, message) = reconcile_record(&found);
-            if !create {
-                tracing::info!(delivery = d.id, result = class, "reconciled");
-                return self
-                    .finish(attempt, class, remote.as_deref(), message.as_deref(), d)
-                    .await;
-            }
-            self.finish(attempt, class, None, None, d.clone()).await?;
-            let now = self.clock.now();
-            attempt = self
-                .with_store(move |s| s.begin_attempt(id, "create", now))
+            tracing::info!(delivery = id, result = found.record().0, "reconciled");
+            let (hash, policy) = (hash.clone(), policy.clone());
+            let (_, create) = self
+                .close(id, attempt, reconcile_closing(&found), move |d, now| {
+                    transitions::after_reconcile(
+                        d,
+                        &found,
+                        now,
+                        &hash,
+                        &policy,
+                        true,
+                        fastrand::f64(),
+                    )
+                })
                 .await?;
+            if !create {
+                return Ok(());
+            }
+            // Still ours (`publishing`)? A cancel that came during the look-up stops it here.
+            let now = self.clock.now();
+            let Some(next) = self
+                .with_store(move |s| s.continue_step(id, AttemptKind::Create, now))
+                .await?
+            else {
+                return Ok(());
+            };
+            attempt = next;
         }
 
         let outcome = publisher.publish(&job).await;
-        // The publisher may have saved a processing token meanwhile (straight to the store):
-        // carry it, so closing the attempt keeps it for the next one.
-        d.progress = self
-            .with_store(move |s| Ok(s.delivery(id)?.and_then(|x| x.progress)))
-            .await?;
-        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "publish attempt");
-        let effect = transitions::after_create(
-            &mut d,
-            &outcome,
-            self.clock.now(),
-            &hash,
-            &self.config.retry,
-            fastrand::f64(),
-        );
-        let remote = match &outcome {
-            crate::publisher::Outcome::Published { remote_id }
-            | crate::publisher::Outcome::ScheduledOnPlatform { remote_id, .. } => {
-                Some(remote_id.clone())
-            }
-            _ => None,
-        };
-        self.finish(
-            attempt,
-            outcome.class(),
-            remote.as_deref(),
-            outcome.message(),
-            d.clone(),
-        )
+        tracing::info!(delivery = id, %channel, outcome = outcome.class(), "publish attempt");
+        let ambiguous = matches!(outcome, Outcome::Ambiguous { .. });
+        let (h, p) = (hash.clone(), policy.clone());
+        self.close(id, attempt, closing(&outcome), move |d, now| {
+            (
+                transitions::after_create(d, &outcome, now, &h, &p, fastrand::f64()),
+                (),
+            )
+        })
         .await?;
-        self.channel_effect(d.channel, effect).await?;
 
-        if matches!(outcome, crate::publisher::Outcome::Ambiguous { .. }) {
-            // Ask the platform now, with the create's own window; nothing is re-sent before that.
-            let now = self.clock.now();
-            let attempt = self
-                .with_store(move |s| s.begin_attempt(id, "reconcile", now))
-                .await?;
-            let since = self.reconcile_window(d.id).await?;
+        if ambiguous {
+            // Ask the platform now, with the create's own window; nothing is re-sent before
+            // that. Taken like any step, so a cancel that came meanwhile is respected.
+            let Some(taken) = self.take(id, Step::Publish).await? else {
+                return self.lookup_if_cancelled(id).await;
+            };
+            let since = self.reconcile_window(id).await?;
             let found = publisher.reconcile(&job, since).await;
-            transitions::after_reconcile(
-                &mut d,
-                &found,
-                self.clock.now(),
-                &hash,
-                &self.config.retry,
-                false,
-                fastrand::f64(),
-            );
-            let (class, remote, message) = reconcile_record(&found);
             tracing::info!(
-                delivery = d.id,
-                result = class,
+                delivery = id,
+                result = found.record().0,
                 "reconciled after an ambiguous answer"
             );
-            self.finish(attempt, class, remote.as_deref(), message.as_deref(), d)
-                .await?;
+            self.close(
+                id,
+                taken.attempt,
+                reconcile_closing(&found),
+                move |d, now| {
+                    transitions::after_reconcile(
+                        d,
+                        &found,
+                        now,
+                        &hash,
+                        &policy,
+                        false,
+                        fastrand::f64(),
+                    )
+                },
+            )
+            .await?;
         }
         Ok(())
     }
 
-    async fn update(&self, id: i64) -> Result<()> {
-        let now = self.clock.now();
-        let Some((mut d, attempt)) = self.with_store(move |s| s.claim_update(id, now)).await?
-        else {
+    /// A delivery cancelled while its create was answered ambiguously is looked up at once.
+    async fn lookup_if_cancelled(&self, id: i64) -> Result<()> {
+        self.lookup(id).await
+    }
+
+    /// Looks for a cancelled delivery's post that an earlier request may have made: found out,
+    /// it is shown as out; found held for later, it is withdrawn. Never creates.
+    async fn lookup(&self, id: i64) -> Result<()> {
+        let Some(taken) = self.take(id, Step::Lookup).await? else {
             return Ok(());
         };
+        let publisher = self.publishers[&taken.delivery.channel].clone();
+        let policy = self.config.retry.clone();
+        let (job, hash) = match self.job(&taken).await? {
+            Ok(j) => j,
+            Err(problems) => {
+                let found = Reconciled::Undecidable { message: problems };
+                self.close(
+                    id,
+                    taken.attempt,
+                    reconcile_closing(&found),
+                    move |d, now| {
+                        transitions::after_reconcile(d, &found, now, "", &policy, false, 0.5)
+                    },
+                )
+                .await?;
+                return Ok(());
+            }
+        };
+        let since = self.reconcile_window(id).await?;
+        let found = publisher.reconcile(&job, since).await;
+        tracing::info!(
+            delivery = id,
+            result = found.record().0,
+            "looked up a cancelled delivery"
+        );
+        self.close(
+            id,
+            taken.attempt,
+            reconcile_closing(&found),
+            move |d, now| {
+                transitions::after_reconcile(d, &found, now, &hash, &policy, false, fastrand::f64())
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn update(&self, id: i64) -> Result<()> {
+        let Some(taken) = self.take(id, Step::Update).await? else {
+            return Ok(());
+        };
+        let d = taken.delivery.clone();
         let publisher = self.publishers[&d.channel].clone();
-        let hash = self.content_hash(&d.post_id).await?;
+        let policy = self.config.retry.clone();
+        let now = self.clock.now();
         // A held post moved outside the window the platform accepts (too close, or too far):
         // take it back, and loa schedules it itself (handing it over again when it can).
         let outside_window = match (d.platform_scheduled, publisher.native_window(), d.due_at) {
@@ -630,136 +699,144 @@ impl Engine {
         if let (true, Some(remote_id)) = (outside_window, d.remote_id.clone()) {
             let outcome = publisher.delete(&remote_id).await;
             tracing::info!(
-                delivery = d.id,
+                delivery = id,
                 outcome = outcome.class(),
                 "held post taken back to be rescheduled by loa"
             );
-            let effect = transitions::after_requeue(
-                &mut d,
-                &outcome,
-                self.clock.now(),
-                &self.config.retry,
-                fastrand::f64(),
-            );
-            return self.settle(attempt, &outcome, d, effect).await;
+            self.close(id, taken.attempt, closing(&outcome), move |d, now| {
+                (
+                    transitions::after_requeue(d, &outcome, now, &policy, fastrand::f64()),
+                    (),
+                )
+            })
+            .await?;
+            return Ok(());
         }
-        let outcome = match (self.job(&d).await?, d.remote_id.clone()) {
-            (Ok(job), Some(remote_id)) => publisher.update(&job, &remote_id).await,
-            (Err(problems), _) => crate::publisher::Outcome::Permanent { message: problems },
-            (_, None) => crate::publisher::Outcome::Permanent {
-                message: "no platform id to update".into(),
-            },
+        let (outcome, hash) = match (self.job(&taken).await?, d.remote_id.clone()) {
+            (Ok((job, hash)), Some(remote_id)) => (publisher.update(&job, &remote_id).await, hash),
+            (Err(problems), _) => (Outcome::Permanent { message: problems }, String::new()),
+            (_, None) => (
+                Outcome::Permanent {
+                    message: "no platform id to update".into(),
+                },
+                String::new(),
+            ),
         };
-        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "update attempt");
-        let effect = transitions::after_update(
-            &mut d,
-            &outcome,
-            self.clock.now(),
-            &hash,
-            &self.config.retry,
-            fastrand::f64(),
-        );
-        self.settle(attempt, &outcome, d, effect).await
+        tracing::info!(delivery = id, channel = %d.channel, outcome = outcome.class(), "update attempt");
+        self.close(id, taken.attempt, closing(&outcome), move |d, now| {
+            (
+                transitions::after_update(d, &outcome, now, &hash, &policy, fastrand::f64()),
+                (),
+            )
+        })
+        .await?;
+        Ok(())
     }
 
     /// Checks that a post the platform held has gone out.
     async fn confirm(&self, id: i64) -> Result<()> {
-        let Some(mut d) = self.with_store(move |s| s.delivery(id)).await? else {
+        let Some(taken) = self.take(id, Step::Confirm).await? else {
             return Ok(());
         };
-        let (Some(remote_id), true) = (d.remote_id.clone(), d.platform_scheduled) else {
+        let d = taken.delivery.clone();
+        let Some(remote_id) = d.remote_id.clone() else {
             return Ok(());
         };
-        let now = self.clock.now();
-        let attempt = self
-            .with_store(move |s| s.begin_attempt(id, "confirm", now))
-            .await?;
         let publisher = self.publishers[&d.channel].clone();
-        let hash = self.content_hash(&d.post_id).await?;
-        let outcome = match self.job(&d).await? {
-            Ok(job) => publisher.confirm(&job, &remote_id).await,
-            Err(problems) => crate::publisher::Outcome::Transient {
-                message: problems,
-                retry_after: None,
-            },
+        let policy = self.config.retry.clone();
+        let (outcome, hash) = match self.job(&taken).await? {
+            Ok((job, hash)) => (publisher.confirm(&job, &remote_id).await, hash),
+            Err(problems) => (
+                Outcome::Transient {
+                    message: problems,
+                    retry_after: None,
+                },
+                String::new(),
+            ),
         };
-        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "confirm");
-        let effect = transitions::after_confirm(
-            &mut d,
-            &outcome,
-            self.clock.now(),
-            &hash,
-            &self.config.retry,
-            fastrand::f64(),
-        );
-        self.settle(attempt, &outcome, d, effect).await
+        tracing::info!(delivery = id, channel = %d.channel, outcome = outcome.class(), "confirm");
+        self.close(id, taken.attempt, closing(&outcome), move |d, now| {
+            (
+                transitions::after_confirm(d, &outcome, now, &hash, &policy, fastrand::f64()),
+                (),
+            )
+        })
+        .await?;
+        Ok(())
     }
 
     /// Sends a published post to the channel's followers, once.
     async fn broadcast(&self, id: i64) -> Result<()> {
-        let now = self.clock.now();
-        let Some((mut d, attempt)) = self.with_store(move |s| s.claim_broadcast(id, now)).await?
-        else {
+        let Some(taken) = self.take(id, Step::Broadcast).await? else {
             return Ok(());
         };
-        let outcome = match (self.job(&d).await?, d.remote_id.clone()) {
-            (Ok(job), Some(remote_id)) => {
+        let d = taken.delivery.clone();
+        let policy = self.config.retry.clone();
+        let outcome = match (self.job(&taken).await?, d.remote_id.clone()) {
+            (Ok((job, _)), Some(remote_id)) => {
                 self.publishers[&d.channel]
                     .broadcast(&job, &remote_id)
                     .await
             }
-            // Claimed, so the attempt is closed rather than left `sending` (which would read as
+            // Taken, so the attempt is closed rather than left `sending` (which would read as
             // a broadcast that may have gone out).
-            (_, None) => crate::publisher::Outcome::Permanent {
+            (_, None) => Outcome::Permanent {
                 message: "no platform id to send to followers".into(),
             },
-            (Err(problems), _) => crate::publisher::Outcome::Permanent { message: problems },
+            (Err(problems), _) => Outcome::Permanent { message: problems },
         };
-        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "broadcast");
-        let effect = transitions::after_broadcast(
-            &mut d,
-            &outcome,
-            self.clock.now(),
-            &self.config.retry,
-            fastrand::f64(),
-        );
-        let remote = match &outcome {
-            crate::publisher::Outcome::Published { remote_id } => Some(remote_id.clone()),
-            _ => None,
-        };
-        self.finish(
-            attempt,
-            outcome.class(),
-            remote.as_deref(),
-            outcome.message(),
-            d.clone(),
-        )
+        tracing::info!(delivery = id, channel = %d.channel, outcome = outcome.class(), "broadcast");
+        self.close(id, taken.attempt, closing(&outcome), move |d, now| {
+            (
+                transitions::after_broadcast(d, &outcome, now, &policy, fastrand::f64()),
+                (),
+            )
+        })
         .await?;
-        self.channel_effect(d.channel, effect).await
+        Ok(())
     }
 
     /// Takes back a cancelled post that the platform holds for later.
     async fn withdraw(&self, id: i64) -> Result<()> {
-        let Some(mut d) = self.with_store(move |s| s.delivery(id)).await? else {
+        let Some(taken) = self.take(id, Step::Withdraw).await? else {
             return Ok(());
         };
-        let (Some(remote_id), State::Cancelled) = (d.remote_id.clone(), d.state) else {
+        let d = taken.delivery.clone();
+        let Some(remote_id) = d.remote_id.clone() else {
             return Ok(());
         };
-        let now = self.clock.now();
-        let attempt = self
-            .with_store(move |s| s.begin_attempt(id, "delete", now))
-            .await?;
+        let policy = self.config.retry.clone();
         let outcome = self.publishers[&d.channel].delete(&remote_id).await;
-        tracing::info!(delivery = d.id, channel = %d.channel, outcome = outcome.class(), "withdraw");
-        let effect = transitions::after_withdraw(
-            &mut d,
-            &outcome,
-            self.clock.now(),
-            &self.config.retry,
-            fastrand::f64(),
-        );
-        self.settle(attempt, &outcome, d, effect).await
+        tracing::info!(delivery = id, channel = %d.channel, outcome = outcome.class(), "withdraw");
+        self.close(id, taken.attempt, closing(&outcome), move |d, now| {
+            (
+                transitions::after_withdraw(d, &outcome, now, &policy, fastrand::f64()),
+                (),
+            )
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `loa unpublish` for one delivery: removes the post the platform has. `None` when the
+    /// delivery is not on the platform (any more).
+    pub async fn unpublish_delivery(&self, id: i64) -> Result<Option<Outcome>> {
+        let Some(taken) = self.take(id, Step::Unpublish).await? else {
+            return Ok(None);
+        };
+        let Some(remote_id) = taken.delivery.remote_id.clone() else {
+            return Ok(None);
+        };
+        let Some(publisher) = self.publisher(taken.delivery.channel) else {
+            return Ok(None);
+        };
+        let outcome = publisher.delete(&remote_id).await;
+        let recorded = outcome.clone();
+        self.close(id, taken.attempt, closing(&outcome), move |d, _| {
+            (transitions::after_unpublish(d, &recorded), ())
+        })
+        .await?;
+        Ok(Some(outcome))
     }
 
     /// A reconciliation looks from two minutes before the newest create attempt (clock skew).
@@ -768,88 +845,30 @@ impl Engine {
         let started = self.with_store(move |s| s.last_create_started(id)).await?;
         Ok(started.map_or(fallback, |t| t - chrono::Duration::minutes(2)))
     }
+}
 
-    /// Closes `attempt` with `outcome` (no platform id to record), saves `d`, and applies the
-    /// outcome's effect on the whole channel.
-    async fn settle(
-        &self,
-        attempt: i64,
-        outcome: &crate::publisher::Outcome,
-        d: Delivery,
-        effect: ChannelEffect,
-    ) -> Result<()> {
-        let channel = d.channel;
-        self.finish(attempt, outcome.class(), None, outcome.message(), d)
-            .await?;
-        self.channel_effect(channel, effect).await
-    }
-
-    async fn finish(
-        &self,
-        attempt: i64,
-        class: &str,
-        remote: Option<&str>,
-        message: Option<&str>,
-        d: Delivery,
-    ) -> Result<()> {
-        let (class, remote, message) = (
-            class.to_string(),
-            remote.map(String::from),
-            message.map(String::from),
-        );
-        let now = self.clock.now();
-        self.with_store(move |s| {
-            s.finish_attempt(
-                attempt,
-                &class,
-                remote.as_deref(),
-                message.as_deref(),
-                &d,
-                now,
-            )
-        })
-        .await
-    }
-
-    async fn channel_effect(&self, channel: Channel, effect: ChannelEffect) -> Result<()> {
-        if effect == ChannelEffect::None {
-            return Ok(());
+/// How an attempt that got `outcome` is recorded.
+fn closing(outcome: &Outcome) -> Closing {
+    let remote_id = match outcome {
+        Outcome::Published { remote_id } | Outcome::ScheduledOnPlatform { remote_id, .. } => {
+            Some(remote_id.clone())
         }
-        self.with_store(move |s| {
-            let mut record = s.channel(channel)?;
-            match effect {
-                ChannelEffect::None => {}
-                ChannelEffect::Pause { until, reason } => {
-                    tracing::warn!(%channel, %until, %reason, "channel paused");
-                    record.health = "rate_limited".into();
-                    record.paused_until = Some(until);
-                    record.reason = Some(reason);
-                }
-                ChannelEffect::NeedsReauth { reason } => {
-                    tracing::warn!(%channel, %reason, "channel needs a new token");
-                    record.health = "needs_reauth".into();
-                    record.paused_until = None;
-                    record.reason = Some(reason);
-                }
-            }
-            s.set_channel(&record)
-        })
-        .await
+        _ => None,
+    };
+    Closing {
+        class: outcome.class().to_string(),
+        remote_id,
+        message: outcome.message().map(String::from),
     }
 }
 
-fn reconcile_record(
-    found: &crate::publisher::Reconciled,
-) -> (&'static str, Option<String>, Option<String>) {
-    use crate::publisher::Reconciled;
-    match found {
-        Reconciled::Found { remote_id } => ("found", Some(remote_id.clone()), None),
-        Reconciled::FoundScheduled { remote_id, .. } => {
-            ("found_scheduled", Some(remote_id.clone()), None)
-        }
-        Reconciled::Absent => ("absent", None, None),
-        Reconciled::NotYet { .. } => ("not_yet", None, None),
-        Reconciled::Unknown { message } => ("unknown", None, Some(message.clone())),
+/// How a look-up that found `found` is recorded.
+fn reconcile_closing(found: &Reconciled) -> Closing {
+    let (class, remote_id, message) = found.record();
+    Closing {
+        class: class.to_string(),
+        remote_id,
+        message,
     }
 }
 
@@ -857,7 +876,7 @@ fn reconcile_record(
 fn blocked_channels(s: &Store, now: DateTime<Utc>) -> store::Result<BTreeSet<Channel>> {
     Ok(s.channels()?
         .into_iter()
-        .filter(|c| c.health == "needs_reauth" || c.paused_until.is_some_and(|t| t > now))
+        .filter(|c| c.health == Health::NeedsReauth || c.paused_until.is_some_and(|t| t > now))
         .map(|c| c.channel)
         .collect())
 }
@@ -900,7 +919,7 @@ pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store:
                 })
                 .unwrap_or_default();
             all[i].state = State::Missed;
-            all[i].last_error = Some(crate::i18n::tr(
+            all[i].last_error = Some(tr(
                 format!(
                     "missed: it was due {due} and loa was not running; `loa retry` publishes it now"
                 ),

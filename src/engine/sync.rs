@@ -17,8 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::channel::Channel;
 use crate::config::{Config, OnEdit};
+use crate::engine::transitions::{self, Canceller};
 use crate::post::{self, Post, PublishAt, discover};
-use crate::store::{self, Delivery, PostRecord, State, Store};
+use crate::store::{self, BroadcastState, CancelReason, PostRecord, State, Store, UpdateState};
 
 /// What a sync changed, for logs and tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,8 +36,46 @@ pub struct SyncReport {
     pub invalid: Vec<String>,
 }
 
-/// One file as read now.
-struct Scanned {
+/// Reads the folder and brings the store in line, in one transaction (for callers that hold
+/// the store themselves; the engine scans outside the store's lock).
+pub fn sync(store: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Result<SyncReport> {
+    let _turn = SyncTurn::take(&config.data_dir);
+    let scanned = scan(config);
+    store.in_transaction(|store| apply(store, config, scanned, now))
+}
+
+/// This process's turn to sync the data folder (`data_dir/sync.lock`, held until dropped).
+/// Every process that syncs (the service, `loa status`) waits for its turn, so a reading of the
+/// folder is applied before any later reading is taken. It is not the service's lock.
+pub struct SyncTurn {
+    _file: Option<std::fs::File>,
+}
+
+impl SyncTurn {
+    /// Waits for the turn. If the lock file cannot be used (a read-only data folder), the sync
+    /// goes on without it: the store's transactions still keep every write whole.
+    pub fn take(data_dir: &std::path::Path) -> SyncTurn {
+        let file = std::fs::create_dir_all(data_dir)
+            .and_then(|()| {
+                std::fs::File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(data_dir.join("sync.lock"))
+            })
+            .and_then(|f| f.lock().map(|()| f));
+        match file {
+            Ok(f) => SyncTurn { _file: Some(f) },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the sync lock; syncing without it");
+                SyncTurn { _file: None }
+            }
+        }
+    }
+}
+
+/// One file as read now, ready to be applied to the store.
+pub struct Scanned {
     rel: String,
     hash: String,
     content: String,
@@ -44,13 +83,9 @@ struct Scanned {
     problems: Vec<String>,
 }
 
-/// Reads the folder and brings the store in line, in one transaction.
-pub fn sync(store: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Result<SyncReport> {
-    let scanned = scan(config);
-    store.in_transaction(|store| apply(store, config, scanned, now))
-}
-
-fn scan(config: &Config) -> Vec<Scanned> {
+/// Reads every post file in the folder, with its images' headers (no store involved: run it
+/// off the async threads and outside the store's lock).
+pub fn scan(config: &Config) -> Vec<Scanned> {
     discover::find_posts(&config.posts_dir)
         .into_iter()
         .filter_map(|path| {
@@ -100,7 +135,8 @@ pub fn content_hash(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn apply(
+/// Brings the store in line with a reading of the folder; call inside a transaction.
+pub fn apply(
     store: &mut Store,
     config: &Config,
     scanned: Vec<Scanned>,
@@ -190,8 +226,7 @@ fn apply(
     for gone in vanished {
         store.mark_absent(&gone.id, now)?;
         for mut d in store.deliveries_of(&gone.id)? {
-            if matches!(d.state, State::Scheduled | State::RetryWait) {
-                cancel(&mut d, "deleted");
+            if transitions::cancel(&mut d, Canceller::Sync(CancelReason::Deleted)) {
                 store.save_delivery(&d)?;
             }
         }
@@ -262,12 +297,6 @@ fn record_for(file: &Scanned, id: String, first_seen_at: DateTime<Utc>) -> PostR
     }
 }
 
-fn cancel(d: &mut Delivery, reason: &str) {
-    d.state = State::Cancelled;
-    d.cancel_reason = Some(reason.to_string());
-    d.next_attempt_at = None;
-}
-
 /// Where the post's own schedule puts a delivery: (due_at, from a slot).
 fn schedule_of(post: &Post, record: &PostRecord) -> (Option<DateTime<Utc>>, bool) {
     match post.publish_at {
@@ -290,9 +319,9 @@ fn align_deliveries(
         .map(|p| p.channels.clone())
         .unwrap_or_default();
     let reason = match usable {
-        None => "invalid",
-        Some(p) if p.draft => "draft",
-        Some(_) => "channel",
+        None => CancelReason::Invalid,
+        Some(p) if p.draft => CancelReason::Draft,
+        Some(_) => CancelReason::Channel,
     };
     let existing = store.deliveries_of(&record.id)?;
     for mut d in existing.clone() {
@@ -301,7 +330,7 @@ fn align_deliveries(
             let (due_at, slotted) = schedule_of(post, record);
             // What the officer cancelled or unpublished stays so; what loa cancelled comes back.
             if d.state == State::Cancelled
-                && !matches!(d.cancel_reason.as_deref(), Some("officer" | "unpublished"))
+                && !d.cancel_reason.is_some_and(CancelReason::is_officers)
             {
                 d.state = State::Scheduled;
                 d.cancel_reason = None;
@@ -310,26 +339,28 @@ fn align_deliveries(
                 d.next_attempt_at = None;
             }
             let moved = d.slotted != slotted || (!slotted && d.due_at != due_at);
-            if d.platform_scheduled && matches!(d.state, State::Scheduled | State::RetryWait) {
+            if d.platform_scheduled && d.state.is_claimable() {
                 // The platform holds it: a new time (or text) must be sent there. A post that
                 // lost its publish_at keeps the time the platform has.
                 if !slotted && d.due_at != due_at && due_at.is_some() {
                     d.due_at = due_at;
-                    d.update_state = Some("pending".into());
+                    d.update_state = Some(UpdateState::Pending);
                     d.next_attempt_at = None;
                 }
-            } else if matches!(d.state, State::Scheduled | State::RetryWait) && moved {
+            } else if d.state.is_claimable() && moved {
                 // The officer changed when it goes out. A slot already given keeps its place.
                 d.due_at = due_at;
                 d.slotted = slotted;
             }
             // Whether the post asks to be sent to followers, for as long as that is still open.
             let wants = d.channel == Channel::Zalo && crate::render::zalo::broadcasts(post, config);
-            match (wants, d.broadcast_state.as_deref()) {
+            match (wants, d.broadcast_state) {
                 (true, None) if d.state != State::Published => {
-                    d.broadcast_state = Some("wanted".into())
+                    d.broadcast_state = Some(BroadcastState::Wanted)
                 }
-                (false, Some("wanted" | "pending")) => d.broadcast_state = None,
+                (false, Some(BroadcastState::Wanted | BroadcastState::Pending)) => {
+                    d.broadcast_state = None
+                }
                 _ => {}
             }
             let changed_since_published = d
@@ -341,14 +372,14 @@ fn align_deliveries(
             if on_platform
                 && changed_since_published
                 && config.schedule.on_edit == OnEdit::Update
-                && d.update_state.as_deref() != Some("sending")
+                && d.update_state != Some(UpdateState::Sending)
             {
-                d.update_state = Some("pending".into());
+                d.update_state = Some(UpdateState::Pending);
                 d.failures = 0;
                 d.next_attempt_at = None;
             }
-        } else if matches!(d.state, State::Scheduled | State::RetryWait) {
-            cancel(&mut d, reason);
+        } else {
+            transitions::cancel(&mut d, Canceller::Sync(reason));
         }
         if d != before {
             store.save_delivery(&d)?;
@@ -356,14 +387,15 @@ fn align_deliveries(
     }
     if let Some(post) = usable {
         for channel in wanted {
-            if !existing.iter().any(|d| d.channel == channel) {
+            // An unreadable row for this channel is left alone, never doubled.
+            if !store.has_delivery(&record.id, channel)? {
                 let (due_at, slotted) = schedule_of(post, record);
                 let id = store.insert_delivery(&record.id, channel, due_at, slotted)?;
                 if channel == Channel::Zalo
                     && crate::render::zalo::broadcasts(post, config)
                     && let Some(mut d) = store.delivery(id)?
                 {
-                    d.broadcast_state = Some("wanted".into());
+                    d.broadcast_state = Some(BroadcastState::Wanted);
                     store.save_delivery(&d)?;
                 }
             }

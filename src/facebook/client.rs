@@ -340,7 +340,7 @@ impl FacebookChannel {
     }
 
     /// Lists the Page's recent posts of `edge` (`published_posts` or `scheduled_posts`).
-    async fn list(&self, edge: &str) -> Result<Vec<Value>, String> {
+    async fn list(&self, edge: &str) -> Result<Vec<Value>, Outcome> {
         let fields = if edge == "scheduled_posts" {
             "id,message,created_time,scheduled_publish_time"
         } else {
@@ -361,10 +361,7 @@ impl FacebookChannel {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default()),
-            Err(c) => Err(outcome_of(c)
-                .message()
-                .unwrap_or("listing failed")
-                .to_string()),
+            Err(c) => Err(outcome_of(c)),
         }
     }
 
@@ -501,7 +498,7 @@ impl Publisher for FacebookChannel {
             };
             let published = match self.list("published_posts").await {
                 Ok(p) => p,
-                Err(e) => return Reconciled::Unknown { message: e },
+                Err(e) => return Reconciled::from_failure(e),
             };
             if let Some(id) = published
                 .iter()
@@ -514,7 +511,7 @@ impl Publisher for FacebookChannel {
             if self.native_schedule {
                 let scheduled = match self.list("scheduled_posts").await {
                     Ok(p) => p,
-                    Err(e) => return Reconciled::Unknown { message: e },
+                    Err(e) => return Reconciled::from_failure(e),
                 };
                 if let Some(p) = scheduled.iter().find(|p| matches(p)) {
                     let at = p

@@ -72,21 +72,120 @@ pub const MIGRATIONS: &[&str] = &[
         token_expires_at TEXT                      -- when the channel's token dies, if known
     );
     "#,
+    // 2: every state column refuses values loa does not know (CHECK), and a delivery carries a
+    // version that every write bumps, so a write that did not see the row as it is now fails.
+    // SQLite cannot add a CHECK to a table: each table is rebuilt and its rows copied.
+    r#"
+    CREATE TABLE deliveries_v2 (
+        id              INTEGER PRIMARY KEY,
+        post_id         TEXT NOT NULL REFERENCES posts(id),
+        channel         TEXT NOT NULL CHECK (channel IN ('facebook', 'zalo')),
+        state           TEXT NOT NULL CHECK (state IN ('scheduled', 'publishing', 'retry_wait',
+                            'published', 'unconfirmed', 'failed', 'missed', 'cancelled')),
+        due_at          TEXT,
+        slotted         INTEGER NOT NULL DEFAULT 0 CHECK (slotted IN (0, 1)),
+        attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+        failures        INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),
+        next_attempt_at TEXT,
+        remote_id       TEXT,
+        platform_scheduled INTEGER NOT NULL DEFAULT 0 CHECK (platform_scheduled IN (0, 1)),
+        published_at    TEXT,
+        published_hash  TEXT,
+        progress        TEXT,
+        needs_reconcile INTEGER NOT NULL DEFAULT 0 CHECK (needs_reconcile IN (0, 1)),
+        reconcile_tries INTEGER NOT NULL DEFAULT 0 CHECK (reconcile_tries >= 0),
+        update_state    TEXT CHECK (update_state IS NULL OR update_state IN ('pending', 'sending', 'failed')),
+        broadcast_state TEXT CHECK (broadcast_state IS NULL OR broadcast_state IN ('wanted', 'pending',
+                            'sending', 'sent', 'failed', 'unconfirmed', 'cancelled')),
+        broadcast_next  TEXT,
+        broadcast_id    TEXT,
+        broadcast_error TEXT,
+        last_error      TEXT,
+        cancel_reason   TEXT CHECK (cancel_reason IS NULL OR cancel_reason IN ('deleted', 'officer',
+                            'draft', 'channel', 'invalid', 'unpublished')),
+        version         INTEGER NOT NULL DEFAULT 0,  -- bumped by every write of the row
+        UNIQUE (post_id, channel)
+    );
+    INSERT INTO deliveries_v2 (id, post_id, channel, state, due_at, slotted, attempts, failures,
+        next_attempt_at, remote_id, platform_scheduled, published_at, published_hash, progress,
+        needs_reconcile, reconcile_tries, update_state, broadcast_state, broadcast_next, broadcast_id,
+        broadcast_error, last_error, cancel_reason)
+    SELECT id, post_id, channel, state, due_at, slotted, attempts, failures, next_attempt_at,
+        remote_id, platform_scheduled, published_at, published_hash, progress, needs_reconcile,
+        reconcile_tries, update_state, broadcast_state, broadcast_next, broadcast_id, broadcast_error,
+        last_error, cancel_reason
+    FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_v2 RENAME TO deliveries;
+    CREATE INDEX deliveries_by_state ON deliveries(state);
+
+    CREATE TABLE attempts_v2 (
+        id           INTEGER PRIMARY KEY,
+        delivery_id  INTEGER NOT NULL REFERENCES deliveries(id),
+        kind         TEXT NOT NULL CHECK (kind IN ('create', 'update', 'reconcile', 'confirm',
+                         'delete', 'broadcast')),
+        started_at   TEXT NOT NULL,
+        finished_at  TEXT,
+        outcome      TEXT,
+        remote_id    TEXT,
+        message      TEXT
+    );
+    INSERT INTO attempts_v2 SELECT id, delivery_id, kind, started_at, finished_at, outcome, remote_id,
+        message FROM attempts;
+    DROP TABLE attempts;
+    ALTER TABLE attempts_v2 RENAME TO attempts;
+    CREATE INDEX attempts_by_delivery ON attempts(delivery_id);
+
+    CREATE TABLE channels_v2 (
+        channel      TEXT PRIMARY KEY CHECK (channel IN ('facebook', 'zalo')),
+        health       TEXT NOT NULL DEFAULT 'ok' CHECK (health IN ('ok', 'rate_limited', 'needs_reauth')),
+        paused_until TEXT,
+        reason       TEXT,
+        token_expires_at TEXT
+    );
+    INSERT INTO channels_v2 SELECT channel, health, paused_until, reason, token_expires_at FROM channels;
+    DROP TABLE channels;
+    ALTER TABLE channels_v2 RENAME TO channels;
+    "#,
 ];
 
 /// Brings the database up to the newest schema, one transaction per migration.
+///
+/// Foreign keys are off while a migration rebuilds a table (SQLite's own recipe: a table that
+/// others reference cannot be dropped and renamed otherwise), and checked before each commit.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let current = usize::try_from(current).unwrap_or(0);
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(
-            None,
-            "user_version",
-            i64::try_from(i + 1).unwrap_or(i64::MAX),
-        )?;
-        tx.commit()?;
+    if current >= MIGRATIONS.len() {
+        return Ok(());
     }
-    Ok(())
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = (|| {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            let broken: i64 =
+                tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
+            if broken > 0 {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                    Some(format!(
+                        "migration {} left {broken} broken references",
+                        i + 1
+                    )),
+                ));
+            }
+            tx.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(i + 1).unwrap_or(i64::MAX),
+            )?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result
 }

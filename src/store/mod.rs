@@ -3,7 +3,9 @@
 //! WAL with `synchronous = FULL`: an office PC loses power, and a commit that returned must still be
 //! there afterwards, because loa sends a platform request only after its attempt is committed.
 
+mod intent;
 mod migrations;
+mod types;
 
 use std::path::Path;
 
@@ -12,7 +14,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::channel::Channel;
 
+pub use intent::{ChannelEffect, Closing, Step, Taken};
 pub use migrations::MIGRATIONS;
+pub use types::{
+    AttemptKind, BroadcastState, CancelReason, Health, State, UnknownValue, UpdateState,
+};
 
 /// A store error.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +26,17 @@ pub enum StoreError {
     /// SQLite said no.
     #[error("database: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// A write found the row changed since it was read: a bug, refused rather than lost.
+    #[error("delivery {0} changed while it was being written; nothing was overwritten")]
+    Conflict(i64),
+    /// The row holds a value this loa does not know; loa leaves it alone.
+    #[error("delivery {id}: {problem}")]
+    Unreadable {
+        /// The row.
+        id: i64,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The database was written by a newer loa.
     #[error(
         "the database is at schema {found}, newer than this loa knows ({known}); use the newer loa"
@@ -34,65 +51,6 @@ pub enum StoreError {
 
 /// Store result.
 pub type Result<T> = std::result::Result<T, StoreError>;
-
-/// Where a delivery stands (CONTRACT.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Waiting for its time.
-    Scheduled,
-    /// A request is (or may be) in flight.
-    Publishing,
-    /// Waiting to try again.
-    RetryWait,
-    /// On the platform.
-    Published,
-    /// loa cannot tell whether the platform has it; `loa retry --force` decides.
-    Unconfirmed,
-    /// Gave up; `last_error` says why.
-    Failed,
-    /// Overdue by more than `max_lateness`; not published.
-    Missed,
-    /// Will not be published.
-    Cancelled,
-}
-
-impl State {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Scheduled => "scheduled",
-            State::Publishing => "publishing",
-            State::RetryWait => "retry_wait",
-            State::Published => "published",
-            State::Unconfirmed => "unconfirmed",
-            State::Failed => "failed",
-            State::Missed => "missed",
-            State::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(s: &str) -> State {
-        match s {
-            "publishing" => State::Publishing,
-            "retry_wait" => State::RetryWait,
-            "published" => State::Published,
-            "unconfirmed" => State::Unconfirmed,
-            "failed" => State::Failed,
-            "missed" => State::Missed,
-            "cancelled" => State::Cancelled,
-            _ => State::Scheduled,
-        }
-    }
-
-    /// States that may still lead to a publication without the officer stepping in.
-    pub fn is_pending(self) -> bool {
-        matches!(
-            self,
-            State::Scheduled | State::Publishing | State::RetryWait
-        )
-    }
-}
 
 /// A post as the store knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,9 +100,8 @@ pub struct Delivery {
     pub remote_id: Option<String>,
     /// The platform holds the post and publishes it itself at `due_at` (native scheduling).
     pub platform_scheduled: bool,
-    /// Sending the published post to followers (Zalo): `wanted` (after publishing), `pending`,
-    /// `sending`, `sent`, `failed` or `unconfirmed`.
-    pub broadcast_state: Option<String>,
+    /// Sending the published post to followers (Zalo).
+    pub broadcast_state: Option<BroadcastState>,
     /// No broadcast try before this.
     pub broadcast_next: Option<DateTime<Utc>>,
     /// The platform's message id for the broadcast.
@@ -161,12 +118,15 @@ pub struct Delivery {
     pub needs_reconcile: bool,
     /// Reconciliations that could not decide.
     pub reconcile_tries: u32,
-    /// An update of the published post: `pending`, `sending` or `failed`.
-    pub update_state: Option<String>,
+    /// An update of the published post.
+    pub update_state: Option<UpdateState>,
     /// The last error, in the platform's words where it gave some.
     pub last_error: Option<String>,
-    /// Why it was cancelled.
-    pub cancel_reason: Option<String>,
+    /// Why it was cancelled (on a published delivery: the officer cancelled what was still to
+    /// be done, such as a broadcast in flight).
+    pub cancel_reason: Option<CancelReason>,
+    /// Bumped by every write; a write must have read the row at this version.
+    pub version: i64,
 }
 
 impl Delivery {
@@ -184,8 +144,8 @@ impl Delivery {
 pub struct ChannelRecord {
     /// The channel.
     pub channel: Channel,
-    /// `ok`, `rate_limited` or `needs_reauth`.
-    pub health: String,
+    /// Whether requests may be sent.
+    pub health: Health,
     /// No request before this time.
     pub paused_until: Option<DateTime<Utc>>,
     /// Why, in the platform's words.
@@ -199,8 +159,8 @@ pub struct ChannelRecord {
 pub struct AttemptRecord {
     /// Row id.
     pub id: i64,
-    /// `create`, `update` or `reconcile`.
-    pub kind: String,
+    /// What was asked.
+    pub kind: AttemptKind,
     /// When the request was about to be sent.
     pub started_at: DateTime<Utc>,
     /// Outcome class, `None` while in flight (or if loa died during it).
@@ -221,16 +181,28 @@ fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
 
 const DELIVERY_COLUMNS: &str = "id, post_id, channel, state, due_at, slotted, attempts, failures, next_attempt_at, remote_id, \
      published_at, published_hash, progress, needs_reconcile, reconcile_tries, update_state, last_error, cancel_reason, \
-     platform_scheduled, broadcast_state, broadcast_next, broadcast_id, broadcast_error";
+     platform_scheduled, broadcast_state, broadcast_next, broadcast_id, broadcast_error, version";
+
+/// A delivery row that holds a value this loa does not know. loa never acts on it (no claim
+/// matches it) and `status` shows it with `problem`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnreadableDelivery {
+    /// Row id.
+    pub id: i64,
+    /// The post.
+    pub post_id: String,
+    /// The channel as stored.
+    pub channel: String,
+    /// What is wrong.
+    pub problem: String,
+}
 
 fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
-    let channel: String = r.get(2)?;
-    let state: String = r.get(3)?;
     Ok(Delivery {
         id: r.get(0)?,
         post_id: r.get(1)?,
-        channel: Channel::parse(&channel).unwrap_or(Channel::Facebook),
-        state: State::parse(&state),
+        channel: r.get(2)?,
+        state: r.get(3)?,
         due_at: parse_ts(r.get(4)?),
         slotted: r.get(5)?,
         attempts: r.get(6)?,
@@ -250,7 +222,58 @@ fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<Delivery> {
         broadcast_next: parse_ts(r.get(20)?),
         broadcast_id: r.get(21)?,
         broadcast_error: r.get(22)?,
+        version: r.get(23)?,
     })
+}
+
+/// Whether `e` says a value could not be read as its type (an unknown name, a wrong type).
+fn is_unreadable(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..)
+    )
+}
+
+/// Reads a delivery row, or says why it cannot be read.
+fn read_delivery(
+    r: &Row<'_>,
+) -> rusqlite::Result<std::result::Result<Delivery, UnreadableDelivery>> {
+    match delivery_from_row(r) {
+        Ok(d) => Ok(Ok(d)),
+        Err(e) if is_unreadable(&e) => {
+            let problem = match &e {
+                rusqlite::Error::FromSqlConversionFailure(_, _, inner) => inner.to_string(),
+                other => other.to_string(),
+            };
+            Ok(Err(UnreadableDelivery {
+                id: r.get(0)?,
+                post_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                channel: r
+                    .get::<_, Option<String>>(2)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                problem,
+            }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The readable deliveries among `rows`; the others are logged and left alone.
+fn readable(
+    rows: impl Iterator<Item = rusqlite::Result<std::result::Result<Delivery, UnreadableDelivery>>>,
+) -> rusqlite::Result<Vec<Delivery>> {
+    let mut out = Vec::new();
+    for row in rows {
+        match row? {
+            Ok(d) => out.push(d),
+            Err(u) => {
+                tracing::warn!(delivery = u.id, problem = %u.problem, "unreadable delivery left alone")
+            }
+        }
+    }
+    Ok(out)
 }
 
 const POST_COLUMNS: &str =
@@ -272,19 +295,20 @@ fn post_from_row(r: &Row<'_>) -> rusqlite::Result<PostRecord> {
     })
 }
 
-/// Writes every field of `d` that loa decides. `attempts` is left alone: it counts requests and
-/// is only ever incremented where a request is recorded (`claim`, `begin_attempt`).
-fn write_delivery(conn: &Connection, d: &Delivery) -> rusqlite::Result<()> {
-    conn.execute(
+/// Writes every field of `d` that loa decides, if the row is still at the version `d` was read
+/// at (and bumps it). `attempts` is left alone: it counts requests and is only ever incremented
+/// where a request is recorded (a claim, `begin_attempt`).
+fn write_delivery(conn: &Connection, d: &Delivery) -> Result<()> {
+    let changed = conn.execute(
         "UPDATE deliveries SET state = ?2, due_at = ?3, slotted = ?4, failures = ?5, next_attempt_at = ?6,
              remote_id = ?7, published_at = ?8, published_hash = ?9, progress = ?10, needs_reconcile = ?11,
              reconcile_tries = ?12, update_state = ?13, last_error = ?14, cancel_reason = ?15,
              platform_scheduled = ?16, broadcast_state = ?17, broadcast_next = ?18, broadcast_id = ?19,
-             broadcast_error = ?20
-         WHERE id = ?1",
+             broadcast_error = ?20, version = version + 1
+         WHERE id = ?1 AND version = ?21",
         params![
             d.id,
-            d.state.as_str(),
+            d.state,
             d.due_at.map(ts),
             d.slotted,
             d.failures,
@@ -302,9 +326,13 @@ fn write_delivery(conn: &Connection, d: &Delivery) -> rusqlite::Result<()> {
             d.broadcast_state,
             d.broadcast_next.map(ts),
             d.broadcast_id,
-            d.broadcast_error
+            d.broadcast_error,
+            d.version
         ],
     )?;
+    if changed == 0 {
+        return Err(StoreError::Conflict(d.id));
+    }
     Ok(())
 }
 
@@ -447,8 +475,36 @@ impl Store {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries ORDER BY post_id, channel"
         ))?;
-        let rows = stmt.query_map([], delivery_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map([], read_delivery)?;
+        Ok(readable(rows)?)
+    }
+
+    /// Deliveries whose row holds a value this loa does not know (never acted on).
+    pub fn unreadable_deliveries(&self) -> Result<Vec<UnreadableDelivery>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries ORDER BY post_id, channel"
+        ))?;
+        let rows = stmt.query_map([], read_delivery)?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let Err(u) = row? {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `post_id` has a delivery row for `channel`, readable or not.
+    pub fn has_delivery(&self, post_id: &str, channel: Channel) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM deliveries WHERE post_id = ?1 AND channel = ?2",
+                params![post_id, channel],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
     }
 
     /// A post's deliveries.
@@ -456,20 +512,13 @@ impl Store {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id = ?1 ORDER BY channel"
         ))?;
-        let rows = stmt.query_map([post_id], delivery_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query_map([post_id], read_delivery)?;
+        Ok(readable(rows)?)
     }
 
-    /// One delivery.
+    /// One delivery; an unreadable row is an error that names the problem.
     pub fn delivery(&self, id: i64) -> Result<Option<Delivery>> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
-                [id],
-                delivery_from_row,
-            )
-            .optional()?)
+        read_one(&self.conn, id)
     }
 
     /// Adds a delivery in `scheduled`.
@@ -481,155 +530,16 @@ impl Store {
         slotted: bool,
     ) -> Result<i64> {
         self.conn.execute(
-            "INSERT INTO deliveries (post_id, channel, state, due_at, slotted) VALUES (?1, ?2, 'scheduled', ?3, ?4)",
-            params![post_id, channel.name(), due_at.map(ts), slotted],
+            "INSERT INTO deliveries (post_id, channel, state, due_at, slotted) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![post_id, channel, State::Scheduled, due_at.map(ts), slotted],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Writes every mutable field of `d` (the engine decides; the store keeps).
+    /// Writes every mutable field of `d`, which must have been read in the same transaction
+    /// (sync, bookkeeping): a row changed since is refused with [`StoreError::Conflict`].
     pub fn save_delivery(&mut self, d: &Delivery) -> Result<()> {
-        write_delivery(&self.conn, d)?;
-        Ok(())
-    }
-
-    /// Atomically moves a ready delivery to `publishing` and records the attempt about to be
-    /// made, in one committed transaction. Returns `None` when another task claimed it first or
-    /// it is no longer ready. Nothing may be sent before this returns.
-    pub fn claim(
-        &mut self,
-        id: i64,
-        kind: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(Delivery, i64)>> {
-        // A look-up is not a publishing attempt, so it does not count in `attempts`.
-        let counted = if kind == "reconcile" {
-            ""
-        } else {
-            ", attempts = attempts + 1"
-        };
-        self.take(
-            id,
-            kind,
-            now,
-            &format!("state = 'publishing'{counted}"),
-            "state IN ('scheduled', 'retry_wait')",
-        )
-    }
-
-    /// Atomically takes a pending update of a published (or platform-held) post (`update_state`
-    /// pending → sending) and records its attempt, committed before the request is sent.
-    pub fn claim_update(&mut self, id: i64, now: DateTime<Utc>) -> Result<Option<(Delivery, i64)>> {
-        self.take(
-            id,
-            "update",
-            now,
-            "update_state = 'sending', attempts = attempts + 1",
-            "update_state = 'pending' AND (state = 'published' OR (platform_scheduled = 1 AND state IN ('scheduled', 'retry_wait')))",
-        )
-    }
-
-    /// Atomically takes a pending broadcast (pending → sending) and records its attempt,
-    /// committed before the request is sent.
-    pub fn claim_broadcast(
-        &mut self,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(Delivery, i64)>> {
-        self.take(
-            id,
-            "broadcast",
-            now,
-            "broadcast_state = 'sending'",
-            "state = 'published' AND broadcast_state = 'pending'",
-        )
-    }
-
-    /// The one way a step is taken: in one transaction, move the delivery (`set`) if it is still
-    /// where the caller saw it (`condition`), and record the attempt of `kind`. The SQL pieces are
-    /// constants of this module, never input.
-    fn take(
-        &mut self,
-        id: i64,
-        kind: &str,
-        now: DateTime<Utc>,
-        set: &str,
-        condition: &str,
-    ) -> Result<Option<(Delivery, i64)>> {
-        let tx = self.conn.transaction()?;
-        let changed = tx.execute(
-            &format!("UPDATE deliveries SET {set} WHERE id = ?1 AND {condition}"),
-            [id],
-        )?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        tx.execute(
-            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
-            params![id, kind, ts(now)],
-        )?;
-        let attempt = tx.last_insert_rowid();
-        let d = tx.query_row(
-            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
-            [id],
-            delivery_from_row,
-        )?;
-        tx.commit()?;
-        Ok(Some((d, attempt)))
-    }
-
-    /// Records an attempt made while the delivery is already held (an update of a published
-    /// post, or a create right after a reconciliation found nothing). Committed before sending.
-    pub fn begin_attempt(
-        &mut self,
-        delivery_id: i64,
-        kind: &str,
-        now: DateTime<Utc>,
-    ) -> Result<i64> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
-            params![delivery_id, kind, ts(now)],
-        )?;
-        let id = tx.last_insert_rowid();
-        if kind != "reconcile" {
-            tx.execute(
-                "UPDATE deliveries SET attempts = attempts + 1 WHERE id = ?1",
-                [delivery_id],
-            )?;
-        }
-        tx.commit()?;
-        Ok(id)
-    }
-
-    /// Closes an attempt and saves the delivery's new state, together.
-    pub fn finish_attempt(
-        &mut self,
-        attempt_id: i64,
-        outcome: &str,
-        remote_id: Option<&str>,
-        message: Option<&str>,
-        d: &Delivery,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "UPDATE attempts SET finished_at = ?2, outcome = ?3, remote_id = ?4, message = ?5 WHERE id = ?1",
-            params![attempt_id, ts(now), outcome, remote_id, message],
-        )?;
-        write_delivery(&tx, d)?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Saves a platform's in-flight token at once (e.g. Zalo's create token), so that a crash
-    /// after this point resumes with it instead of creating again.
-    pub fn save_progress(&mut self, delivery_id: i64, progress: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE deliveries SET progress = ?2 WHERE id = ?1",
-            params![delivery_id, progress],
-        )?;
-        Ok(())
+        write_delivery(&self.conn, d)
     }
 
     /// The attempts of a delivery, oldest first.
@@ -637,6 +547,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT id, kind, started_at, outcome, message FROM attempts WHERE delivery_id = ?1 ORDER BY id")?;
+        // An attempt's kind is a record of the past: an unknown one is shown, not refused.
         let rows = stmt.query_map([delivery_id], |r| {
             Ok(AttemptRecord {
                 id: r.get(0)?,
@@ -654,8 +565,8 @@ impl Store {
         let s: Option<String> = self
             .conn
             .query_row(
-                "SELECT started_at FROM attempts WHERE delivery_id = ?1 AND kind = 'create' ORDER BY id DESC LIMIT 1",
-                [delivery_id],
+                "SELECT started_at FROM attempts WHERE delivery_id = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1",
+                params![delivery_id, AttemptKind::Create],
                 |r| r.get(0),
             )
             .optional()?;
@@ -678,16 +589,26 @@ impl Store {
             "SELECT channel, health, paused_until, reason, token_expires_at FROM channels ORDER BY channel",
         )?;
         let rows = stmt.query_map([], |r| {
-            let c: String = r.get(0)?;
             Ok(ChannelRecord {
-                channel: Channel::parse(&c).unwrap_or(Channel::Facebook),
+                channel: r.get(0)?,
                 health: r.get(1)?,
                 paused_until: parse_ts(r.get(2)?),
                 reason: r.get(3)?,
                 token_expires_at: parse_ts(r.get(4)?),
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut out = Vec::new();
+        for row in rows {
+            match row {
+                Ok(c) => out.push(c),
+                // A channel row loa cannot read is treated as one that needs a person.
+                Err(e) if is_unreadable(&e) => {
+                    tracing::warn!(error = %e, "unreadable channel record left alone");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(out)
     }
 
     /// A channel's record (a fresh `ok` one when nothing was recorded yet).
@@ -698,7 +619,7 @@ impl Store {
             .find(|c| c.channel == channel)
             .unwrap_or(ChannelRecord {
                 channel,
-                health: "ok".into(),
+                health: Health::Ok,
                 paused_until: None,
                 reason: None,
                 token_expires_at: None,
@@ -710,7 +631,7 @@ impl Store {
         self.conn.execute(
             "INSERT INTO channels (channel, health, paused_until, reason, token_expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (channel) DO UPDATE SET health = ?2, paused_until = ?3, reason = ?4, token_expires_at = ?5",
-            params![c.channel.name(), c.health, c.paused_until.map(ts), c.reason, c.token_expires_at.map(ts)],
+            params![c.channel, c.health, c.paused_until.map(ts), c.reason, c.token_expires_at.map(ts)],
         )?;
         Ok(())
     }
@@ -728,6 +649,25 @@ impl Store {
                 Err(e)
             }
         }
+    }
+}
+
+/// One delivery read in `conn` (a transaction or not); an unreadable row is an error.
+fn read_one(conn: &Connection, id: i64) -> Result<Option<Delivery>> {
+    let row = conn
+        .query_row(
+            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?1"),
+            [id],
+            read_delivery,
+        )
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some(Ok(d)) => Ok(Some(d)),
+        Some(Err(u)) => Err(StoreError::Unreadable {
+            id: u.id,
+            problem: u.problem,
+        }),
     }
 }
 

@@ -68,13 +68,15 @@ fn a_delivery_is_claimed_once_and_its_attempt_recorded() {
     let id = s
         .insert_delivery("p1", Channel::Facebook, Some(now()), false)
         .unwrap();
-    let (d, attempt) = s
-        .claim(id, "create", now())
+    let taken = s
+        .take_step(id, Step::Publish, now())
         .unwrap()
         .expect("first claim wins");
+    let (d, attempt) = (taken.delivery, taken.attempt);
     assert_eq!((d.state, d.attempts), (State::Publishing, 1));
+    assert_eq!(taken.post.map(|p| p.content_hash), Some("h-p1".into()));
     assert!(
-        s.claim(id, "create", now()).unwrap().is_none(),
+        s.take_step(id, Step::Publish, now()).unwrap().is_none(),
         "a second claim finds it taken"
     );
     let attempts = s.attempts_of(id).unwrap();
@@ -84,11 +86,17 @@ fn a_delivery_is_claimed_once_and_its_attempt_recorded() {
         "the attempt is on disk before any request"
     );
 
-    let mut done = d.clone();
-    done.state = State::Published;
-    done.remote_id = Some("1_2".into());
-    s.finish_attempt(attempt, "published", Some("1_2"), None, &done, now())
-        .unwrap();
+    let closing = Closing {
+        class: "published".into(),
+        remote_id: Some("1_2".into()),
+        message: None,
+    };
+    s.close_attempt(id, attempt, &closing, now(), |d, _| {
+        d.state = State::Published;
+        d.remote_id = Some("1_2".into());
+        (ChannelEffect::None, ())
+    })
+    .unwrap();
     assert_eq!(
         s.delivery(id).unwrap().unwrap().remote_id.as_deref(),
         Some("1_2")
@@ -106,8 +114,16 @@ fn a_reconciliation_is_not_counted_as_a_publish_attempt() {
     let id = s
         .insert_delivery("p1", Channel::Zalo, Some(now()), false)
         .unwrap();
-    let (d, _) = s.claim(id, "reconcile", now()).unwrap().unwrap();
-    assert_eq!(d.attempts, 0);
+    s.amend_all(|d| {
+        d.needs_reconcile = true;
+        true
+    })
+    .unwrap();
+    let taken = s.take_step(id, Step::Publish, now()).unwrap().unwrap();
+    assert_eq!(
+        (taken.kind, taken.delivery.attempts),
+        (AttemptKind::Reconcile, 0)
+    );
 }
 
 #[test]
@@ -120,7 +136,7 @@ fn progress_tokens_and_dangling_attempts_survive_a_restart() {
         let id = s
             .insert_delivery("p1", Channel::Zalo, Some(now()), false)
             .unwrap();
-        s.claim(id, "create", now()).unwrap().unwrap();
+        s.take_step(id, Step::Publish, now()).unwrap().unwrap();
         s.save_progress(id, "tk_01").unwrap();
         id
         // Dropped without finishing: as if the process died here.
@@ -152,7 +168,7 @@ fn channel_pauses_are_kept() {
     let mut s = Store::open_in_memory().unwrap();
     let rec = ChannelRecord {
         channel: Channel::Facebook,
-        health: "rate_limited".into(),
+        health: Health::RateLimited,
         paused_until: Some(now()),
         reason: Some("(#4)".into()),
         token_expires_at: None,

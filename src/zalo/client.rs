@@ -516,14 +516,7 @@ impl Publisher for ZaloChannel {
             for page in 0..2 {
                 let items = match self.slice(page).await {
                     Ok(items) => items,
-                    Err(c) => {
-                        return Reconciled::Unknown {
-                            message: outcome_of(c)
-                                .message()
-                                .unwrap_or("listing failed")
-                                .to_string(),
-                        };
-                    }
+                    Err(c) => return Reconciled::from_failure(outcome_of(c)),
                 };
                 let hit = items.iter().find(|item| {
                     item.get("title").and_then(Value::as_str).map(str::trim) == Some(title.trim())

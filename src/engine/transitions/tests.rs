@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::channel::Channel;
+use crate::store::UpdateState;
 
 fn policy() -> RetryConfig {
     RetryConfig {
@@ -42,6 +43,7 @@ fn delivery() -> Delivery {
         broadcast_next: None,
         broadcast_id: None,
         broadcast_error: None,
+        version: 0,
     }
 }
 
@@ -188,17 +190,20 @@ fn ambiguous_demands_a_reconciliation() {
 fn reconciliation_found_absent_unknown() {
     let mut d = delivery();
     d.needs_reconcile = true;
-    assert!(!after_reconcile(
-        &mut d,
-        &Reconciled::Found {
-            remote_id: "9".into()
-        },
-        now(),
-        "h",
-        &policy(),
-        true,
-        0.5
-    ));
+    assert!(
+        !after_reconcile(
+            &mut d,
+            &Reconciled::Found {
+                remote_id: "9".into()
+            },
+            now(),
+            "h",
+            &policy(),
+            true,
+            0.5
+        )
+        .1
+    );
     assert_eq!(
         (d.state, d.remote_id.as_deref()),
         (State::Published, Some("9"))
@@ -215,7 +220,8 @@ fn reconciliation_found_absent_unknown() {
             &policy(),
             true,
             0.5
-        ),
+        )
+        .1,
         "absent before a fresh try: create now"
     );
     assert!(!d.needs_reconcile);
@@ -231,13 +237,15 @@ fn reconciliation_found_absent_unknown() {
             &policy(),
             false,
             0.5
-        ),
+        )
+        .1,
         "absent right after an ambiguous create: wait"
     );
     assert_eq!((d.state, d.failures), (State::RetryWait, 1));
 
     let mut d = delivery();
-    for _ in 0..MAX_RECONCILE_TRIES - 1 {
+    // As patient as a publish: `max_attempts` undecided look-ups before asking the officer.
+    for _ in 0..policy().max_attempts - 1 {
         after_reconcile(
             &mut d,
             &Reconciled::Unknown {
@@ -272,11 +280,11 @@ fn updates_keep_the_post_published() {
     let mut d = delivery();
     d.state = State::Published;
     d.remote_id = Some("1_2".into());
-    d.update_state = Some("sending".into());
+    d.update_state = Some(UpdateState::Sending);
     after_update(&mut d, &transient(), now(), "h2", &policy(), 0.5);
     assert_eq!(
-        (d.state, d.update_state.as_deref()),
-        (State::Published, Some("pending"))
+        (d.state, d.update_state),
+        (State::Published, Some(UpdateState::Pending))
     );
     after_update(
         &mut d,
@@ -289,7 +297,7 @@ fn updates_keep_the_post_published() {
         0.5,
     );
     assert_eq!(
-        (d.update_state.as_deref(), d.published_hash.as_deref()),
+        (d.update_state, d.published_hash.as_deref()),
         (None, Some("h2"))
     );
     after_update(
@@ -303,7 +311,7 @@ fn updates_keep_the_post_published() {
         0.5,
     );
     assert_eq!(
-        (d.state, d.update_state.as_deref()),
-        (State::Published, Some("failed"))
+        (d.state, d.update_state),
+        (State::Published, Some(UpdateState::Failed))
     );
 }
