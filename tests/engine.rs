@@ -3,117 +3,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use common::fake::{Call, FakeChannel, Script};
+use common::world::{World, at, boot, native_engine, run_for, start, states};
 use loa::channel::Channel;
-use loa::config::Config;
 use loa::engine::{Clock, Engine};
 use loa::publisher::{Outcome, Publisher, Reconciled};
 use loa::store::{BroadcastState, State, Store};
-
-/// Thursday 2026-11-26 20:00 in Vietnam.
-fn start() -> DateTime<Utc> {
-    at("2026-11-26T20:00:00+07:00")
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-struct World {
-    _dir: tempfile::TempDir,
-    posts: PathBuf,
-    db: PathBuf,
-    config: Config,
-}
-
-impl World {
-    fn new(extra: &str) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let posts = dir.path().join("posts");
-        std::fs::create_dir_all(&posts).unwrap();
-        let mut config = Config::parse(&format!(
-            "language = \"en\"\n[schedule]\nslots = [\"Tue 07:00\", \"Thu 07:00\"]\nmax_lateness = \"2d\"\n[retry]\nbase_delay = \"30s\"\nmax_delay = \"10m\"\nmax_attempts = 4\n[facebook]\npage_id = \"1\"\n{extra}"
-        ))
-        .unwrap();
-        config.posts_dir = posts.clone();
-        config.data_dir = dir.path().join("data");
-        World {
-            db: dir.path().join("loa.db"),
-            _dir: dir,
-            posts,
-            config,
-        }
-    }
-
-    fn write(&self, name: &str, front: &str, body: &str) {
-        let path = self.posts.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, format!("---\n{front}\n---\n{body}\n")).unwrap();
-    }
-
-    fn engine(&self, fakes: &[&FakeChannel]) -> Arc<Engine> {
-        let publishers: Vec<Arc<dyn Publisher>> = fakes
-            .iter()
-            .map(|f| Arc::new((*f).clone()) as Arc<dyn Publisher>)
-            .collect();
-        Arc::new(Engine::new(
-            Store::open(&self.db).unwrap(),
-            self.config.clone(),
-            publishers,
-            Clock::starting_at(start()),
-        ))
-    }
-}
-
-/// (path, channel, state) of every delivery.
-async fn states(engine: &Engine) -> Vec<(String, Channel, State)> {
-    engine
-        .with_store(|s| {
-            let posts = s.all_posts()?;
-            let mut out: Vec<(String, Channel, State)> = s
-                .deliveries()?
-                .into_iter()
-                .map(|d| {
-                    (
-                        posts
-                            .iter()
-                            .find(|p| p.id == d.post_id)
-                            .unwrap()
-                            .path
-                            .clone(),
-                        d.channel,
-                        d.state,
-                    )
-                })
-                .collect();
-            out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-            Ok(out)
-        })
-        .await
-        .unwrap()
-}
-
-/// Runs the service loop for `wait` of virtual time, then stops it.
-async fn run_for(engine: &Arc<Engine>, wait: Duration) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(engine.clone().run(async {
-        let _ = stopped.await;
-    }));
-    tokio::time::sleep(wait).await;
-    let _ = stop.send(());
-    task.await.unwrap().unwrap();
-}
-
-async fn boot(engine: &Arc<Engine>) {
-    engine.recover().await.unwrap();
-    engine.sync().await.unwrap();
-}
 
 #[tokio::test(start_paused = true)]
 async fn a_post_for_now_goes_out_within_two_seconds() {
@@ -612,21 +513,6 @@ async fn shutdown_lets_in_flight_requests_finish() {
     );
 }
 
-fn native_engine(w: &World) -> (Arc<Engine>, FakeChannel) {
-    let clock = Clock::starting_at(start());
-    let fb = FakeChannel::with_native_scheduling(Channel::Facebook, clock.clone());
-    let publishers: Vec<Arc<dyn Publisher>> = vec![Arc::new(fb.clone())];
-    (
-        Arc::new(Engine::new(
-            Store::open(&w.db).unwrap(),
-            w.config.clone(),
-            publishers,
-            clock,
-        )),
-        fb,
-    )
-}
-
 #[tokio::test(start_paused = true)]
 async fn native_scheduling_hands_over_early_and_confirms_after_the_time() {
     let w = World::new("");
@@ -887,4 +773,117 @@ async fn run_once_makes_one_attempt_at_each_due_delivery() {
     assert_eq!(engine.run_once().await.unwrap(), 1);
     assert_eq!(fb.titles(), ["A"]);
     let _ = Path::new("");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listing_that_fails_for_a_while_is_asked_again_until_it_can_tell() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    // Facebook made the post but the answer was lost; its listing then fails three times
+    // (max_attempts is 4) before it answers.
+    fb.script([Script::Ghost]);
+    fb.script_reconcile((0..3).map(|_| Reconciled::Unknown {
+        message: "(#2) Service temporarily unavailable".into(),
+    }));
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(86_400)).await;
+    let calls = fb.calls();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| matches!(c, Call::Reconcile(_)))
+            .count(),
+        4,
+        "{calls:?}"
+    );
+    assert_eq!(fb.titles(), ["A"], "found, never made twice");
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.state, d.remote_id.as_deref()),
+        (State::Published, Some("facebook-1"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_limited_listing_pauses_the_channel_and_is_not_a_try() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: now", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    fb.script([Script::Ghost]);
+    // More rate limits than max_attempts: none of them counts.
+    fb.script_reconcile((1..=6).map(|i| Reconciled::Paused {
+        message: "(#4) Application request limit reached".into(),
+        until: start() + chrono::Duration::minutes(15 * i),
+    }));
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    run_for(&engine, Duration::from_secs(3 * 3600)).await;
+    assert_eq!(fb.titles(), ["A"]);
+    let d = engine
+        .with_store(|s| Ok(s.deliveries()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!((d.state, d.reconcile_tries), (State::Published, 0));
+    let paused = engine
+        .with_store(|s| Ok(s.channels()?.remove(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        paused.paused_until,
+        Some(start() + chrono::Duration::minutes(90)),
+        "the listing's rate limit paused the whole channel"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_value_in_the_store_is_never_published() {
+    let w = World::new("");
+    w.write("a.md", "title: \"A\"\npublish_at: 27/11/2026 09:00", "x");
+    w.write("b.md", "title: \"B\"\npublish_at: 27/11/2026 09:00", "x");
+    w.write("c.md", "title: \"C\"\npublish_at: 27/11/2026 09:00", "x");
+    let fb = FakeChannel::new(Channel::Facebook);
+    let engine = w.engine(&[&fb]);
+    boot(&engine).await;
+    // A newer loa (or a hand edit) wrote values this loa does not know, past the CHECKs.
+    let db = rusqlite::Connection::open(&w.db).unwrap();
+    db.execute_batch(
+        "PRAGMA ignore_check_constraints = ON;
+         UPDATE deliveries SET state = 'on_hold' WHERE post_id = (SELECT id FROM posts WHERE path = 'a.md');
+         UPDATE deliveries SET channel = 'tiktok' WHERE post_id = (SELECT id FROM posts WHERE path = 'b.md');",
+    )
+    .unwrap();
+    drop(db);
+    engine.sync().await.expect("a sync goes on around them");
+    run_for(&engine, Duration::from_secs(86_400)).await;
+
+    assert_eq!(fb.titles(), ["C"], "only the readable delivery went out");
+    let config = w.config.clone();
+    let status = engine
+        .with_store(move |s| loa::status::build(s, &config, start(), &[]))
+        .await
+        .unwrap();
+    let problems: Vec<String> = status
+        .unreadable
+        .iter()
+        .map(|u| format!("{} {}", u.file, u.problem))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("a.md") && p.contains("`on_hold`")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("b.md") && p.contains("`tiktok`")),
+        "{problems:?}"
+    );
+    assert!(problems.iter().all(|p| p.contains("never published")));
 }

@@ -1487,17 +1487,23 @@ async fn reconcile_turns_to_the_second_page_when_the_first_is_full() {
 
 #[tokio::test]
 async fn reconcile_cannot_tell_when_the_listing_fails() {
-    for answer_with in [
-        refused(-32, "Your application reached limit call api"),
-        server_error(),
+    // A rate limit pauses the channel (not a try); a server error is tried again (a try).
+    for (answer_with, rate_limited) in [
+        (
+            refused(-32, "Your application reached limit call api"),
+            true,
+        ),
+        (server_error(), false),
     ] {
         let f = Fixture::new().await;
         answer(&f.server, "GET", GETSLICE, vec![answer_with]).await;
         let (job, _) = f.job(POST, None);
 
         let found = f.channel.reconcile(&job, since()).await;
-        let Reconciled::Unknown { message } = &found else {
-            panic!("{found:?}")
+        let message = match (&found, rate_limited) {
+            (Reconciled::Paused { message, .. }, true) => message,
+            (Reconciled::Unknown { message }, false) => message,
+            _ => panic!("{found:?}"),
         };
         for secret in SECRETS {
             assert!(!message.contains(secret), "{message}");

@@ -385,10 +385,12 @@ fn align_deliveries(
             store.save_delivery(&d)?;
         }
     }
-    if let Some(post) = usable {
+    // A post with an unreadable delivery row gets no new one: that row may be this channel's.
+    if let Some(post) =
+        usable.filter(|_| !store.has_unreadable_delivery(&record.id).unwrap_or(true))
+    {
         for channel in wanted {
-            // An unreadable row for this channel is left alone, never doubled.
-            if !store.has_delivery(&record.id, channel)? {
+            if !existing.iter().any(|d| d.channel == channel) {
                 let (due_at, slotted) = schedule_of(post, record);
                 let id = store.insert_delivery(&record.id, channel, due_at, slotted)?;
                 if channel == Channel::Zalo

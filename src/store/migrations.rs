@@ -163,6 +163,12 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let result = (|| {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Another process opening the same new database may have applied it meanwhile:
+            // the version read inside the write transaction is the one that counts.
+            let now_at: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if usize::try_from(now_at).unwrap_or(0) > i {
+                continue;
+            }
             tx.execute_batch(sql)?;
             let broken: i64 =
                 tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {

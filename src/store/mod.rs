@@ -494,17 +494,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether `post_id` has a delivery row for `channel`, readable or not.
-    pub fn has_delivery(&self, post_id: &str, channel: Channel) -> Result<bool> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM deliveries WHERE post_id = ?1 AND channel = ?2",
-                params![post_id, channel],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+    /// Whether any delivery row of `post_id` is unreadable: such a post gets no new delivery
+    /// (the unreadable row may be the one for that channel).
+    pub fn has_unreadable_delivery(&self, post_id: &str) -> Result<bool> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id = ?1"
+        ))?;
+        let mut rows = stmt.query_map([post_id], read_delivery)?;
+        Ok(rows.any(|r| matches!(r, Ok(Err(_)))))
     }
 
     /// A post's deliveries.

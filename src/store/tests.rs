@@ -177,3 +177,153 @@ fn channel_pauses_are_kept() {
     s.set_channel(&rec).unwrap();
     assert_eq!(s.channels().unwrap(), vec![rec]);
 }
+
+#[test]
+fn two_processes_opening_a_new_database_at_once_both_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loa.db");
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || Store::open(&path).map(|_| ()))
+        })
+        .collect();
+    for t in opened {
+        t.join()
+            .unwrap()
+            .expect("every opener sees one migrated schema");
+    }
+}
+
+#[test]
+fn the_schema_refuses_values_loa_does_not_know_and_takes_every_one_it_does() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_post(&post("p1", "a.md"), now()).unwrap();
+    let id = s
+        .insert_delivery("p1", Channel::Facebook, Some(now()), false)
+        .unwrap();
+    let set = |s: &Store, column: &str, value: &str| {
+        s.conn.execute(
+            &format!("UPDATE deliveries SET {column} = ?1 WHERE id = ?2"),
+            params![value, id],
+        )
+    };
+    for st in State::ALL {
+        set(&s, "state", st.as_str()).unwrap();
+    }
+    for u in UpdateState::ALL {
+        set(&s, "update_state", u.as_str()).unwrap();
+    }
+    for b in BroadcastState::ALL {
+        set(&s, "broadcast_state", b.as_str()).unwrap();
+    }
+    for r in CancelReason::ALL {
+        set(&s, "cancel_reason", r.as_str()).unwrap();
+    }
+    for c in Channel::ALL {
+        set(&s, "channel", c.name()).unwrap();
+    }
+    for (column, bad) in [
+        ("state", "on_hold"),
+        ("update_state", "later"),
+        ("broadcast_state", "maybe"),
+        ("cancel_reason", "why"),
+        ("channel", "tiktok"),
+    ] {
+        assert!(set(&s, column, bad).is_err(), "{column} = {bad}");
+    }
+    for h in Health::ALL {
+        s.conn
+            .execute(
+                "INSERT INTO channels (channel, health) VALUES ('zalo', ?1)
+                 ON CONFLICT (channel) DO UPDATE SET health = ?1",
+                [h.as_str()],
+            )
+            .unwrap();
+    }
+    assert!(
+        s.conn
+            .execute("UPDATE channels SET health = 'sleepy'", [])
+            .is_err()
+    );
+    for k in AttemptKind::ALL {
+        s.conn
+            .execute(
+                "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, '')",
+                params![id, k.as_str()],
+            )
+            .unwrap();
+    }
+    assert!(
+        s.conn
+            .execute(
+                "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, 'guess', '')",
+                params![id],
+            )
+            .is_err()
+    );
+}
+
+#[test]
+fn a_database_from_before_the_checks_is_migrated_with_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loa.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[0]).unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        tx.execute_batch(
+            "INSERT INTO posts VALUES ('p1', 'a.md', 'h', 'x', 'A', '{}', NULL, 1, '2026-12-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z');
+             INSERT INTO deliveries (id, post_id, channel, state, remote_id, broadcast_state, cancel_reason)
+                 VALUES (7, 'p1', 'zalo', 'published', 'z1', 'sent', NULL);
+             INSERT INTO attempts (delivery_id, kind, started_at, outcome) VALUES (7, 'create', '2026-12-01T00:00:00.000Z', 'published');
+             INSERT INTO channels (channel, health) VALUES ('zalo', 'ok');",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    let d = s.delivery(7).unwrap().unwrap();
+    assert_eq!(
+        (
+            d.channel,
+            d.state,
+            d.remote_id.as_deref(),
+            d.broadcast_state
+        ),
+        (
+            Channel::Zalo,
+            State::Published,
+            Some("z1"),
+            Some(BroadcastState::Sent)
+        )
+    );
+    assert_eq!(s.attempts_of(7).unwrap()[0].kind, AttemptKind::Create);
+    assert!(s.integrity_ok().unwrap());
+    let fk: i64 = s
+        .conn
+        .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1, "foreign keys are back on after the rebuild");
+}
+
+#[test]
+fn a_write_of_a_row_read_before_a_change_is_refused() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_post(&post("p1", "a.md"), now()).unwrap();
+    let id = s
+        .insert_delivery("p1", Channel::Facebook, Some(now()), false)
+        .unwrap();
+    let stale = s.delivery(id).unwrap().unwrap();
+    s.amend_all(|d| {
+        d.state = State::Cancelled;
+        true
+    })
+    .unwrap();
+    assert!(matches!(
+        s.save_delivery(&stale),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.delivery(id).unwrap().unwrap().state, State::Cancelled);
+}

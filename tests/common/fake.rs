@@ -41,10 +41,48 @@ pub enum Call {
     Delete(String),
     /// broadcast(remote id)
     Broadcast(String),
+    /// confirm(remote id)
+    Confirm(String),
+}
+
+/// A call the test holds until it has raced something against it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// The next publish.
+    Publish,
+    /// The next update.
+    Update,
+    /// The next reconcile (look-up).
+    Reconcile,
+    /// The next confirm.
+    Confirm,
+    /// The next broadcast.
+    Broadcast,
+}
+
+/// A held call: the test waits for it to arrive, does its racing, then lets it answer.
+#[derive(Clone, Default)]
+pub struct Gate {
+    arrived: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Gate {
+    /// Waits until the held call has been made (the request is "on the wire").
+    pub async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
+
+    /// Lets the held call answer.
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
 }
 
 #[derive(Default)]
 struct Inner {
+    holds: Vec<(Hold, Gate)>,
+    confirm_script: VecDeque<Outcome>,
     script: VecDeque<Script>,
     reconcile_script: VecDeque<Reconciled>,
     broadcast_script: VecDeque<Outcome>,
@@ -125,6 +163,31 @@ impl FakeChannel {
         self.inner.lock().unwrap().broadcast_script.extend(steps);
     }
 
+    /// Holds the next call of `which` until the returned gate is released.
+    pub fn hold(&self, which: Hold) -> Gate {
+        let gate = Gate::default();
+        self.inner.lock().unwrap().holds.push((which, gate.clone()));
+        gate
+    }
+
+    /// Queues answers for the next confirm calls (default: out once its time has come).
+    pub fn script_confirm(&self, steps: impl IntoIterator<Item = Outcome>) {
+        self.inner.lock().unwrap().confirm_script.extend(steps);
+    }
+
+    /// If a hold is set for `which`, tells the test the call arrived and waits for release.
+    async fn wait_if_held(&self, which: Hold) {
+        let gate = {
+            let mut inner = self.inner.lock().unwrap();
+            let i = inner.holds.iter().position(|(h, _)| *h == which);
+            i.map(|i| inner.holds.remove(i).1)
+        };
+        if let Some(gate) = gate {
+            gate.arrived.notify_one();
+            gate.release.notified().await;
+        }
+    }
+
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.inner.lock().unwrap().calls.clone()
@@ -175,6 +238,7 @@ impl Publisher for FakeChannel {
                 inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
                 inner.script.pop_front()
             };
+            self.wait_if_held(Hold::Publish).await;
             if let (Some(clock), None) = (&self.native, &step) {
                 let lead = job.due_at - clock.now();
                 if lead >= chrono::Duration::minutes(10) && lead <= chrono::Duration::days(30) {
@@ -227,6 +291,7 @@ impl Publisher for FakeChannel {
 
     fn update<'a>(&'a self, job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
+            self.wait_if_held(Hold::Update).await;
             let mut inner = self.inner.lock().unwrap();
             inner
                 .calls
@@ -250,8 +315,13 @@ impl Publisher for FakeChannel {
 
     fn reconcile<'a>(&'a self, job: &'a Job, _since: DateTime<Utc>) -> BoxFuture<'a, Reconciled> {
         Box::pin(async move {
+            self.inner
+                .lock()
+                .unwrap()
+                .calls
+                .push(Call::Reconcile(job.post.title.clone()));
+            self.wait_if_held(Hold::Reconcile).await;
             let mut inner = self.inner.lock().unwrap();
-            inner.calls.push(Call::Reconcile(job.post.title.clone()));
             if let Some(r) = inner.reconcile_script.pop_front() {
                 return r;
             }
@@ -278,8 +348,13 @@ impl Publisher for FakeChannel {
 
     fn broadcast<'a>(&'a self, _job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
+            self.inner
+                .lock()
+                .unwrap()
+                .calls
+                .push(Call::Broadcast(remote_id.to_string()));
+            self.wait_if_held(Hold::Broadcast).await;
             let mut inner = self.inner.lock().unwrap();
-            inner.calls.push(Call::Broadcast(remote_id.to_string()));
             inner
                 .broadcast_script
                 .pop_front()
@@ -297,8 +372,17 @@ impl Publisher for FakeChannel {
 
     fn confirm<'a>(&'a self, _job: &'a Job, remote_id: &'a str) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
+            self.inner
+                .lock()
+                .unwrap()
+                .calls
+                .push(Call::Confirm(remote_id.to_string()));
+            self.wait_if_held(Hold::Confirm).await;
             let now = self.native.as_ref().map(|c| c.now()).unwrap_or_default();
-            let inner = self.inner.lock().unwrap();
+            let mut inner = self.inner.lock().unwrap();
+            if let Some(o) = inner.confirm_script.pop_front() {
+                return o;
+            }
             if !inner.posts.iter().any(|(id, _)| id == remote_id) {
                 return Outcome::Permanent {
                     message: "(#100) post does not exist".into(),

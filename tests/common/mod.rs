@@ -39,3 +39,4 @@ pub fn tags(html: &str) -> Vec<(String, String)> {
     out
 }
 pub mod fake;
+pub mod world;
