@@ -21,14 +21,14 @@ pub fn run(config: Config, json: bool, out: &mut dyn Write, err: &mut dyn Write)
         ));
         // With no service running, read the posts folder first so the status is current, and
         // judge the channels by the tokens this environment would give `loa run`. A running
-        // service (it holds the lock) keeps both current itself: its environment, not this
-        // shell's, decides whether it has tokens.
-        let unavailable = match service::lock_data_dir(&config.data_dir) {
-            Ok(_lock) => {
-                engine.sync().await.map_err(io::Error::other)?;
-                service::clients(&config, &Clock::system()).1
-            }
-            Err(_) => Vec::new(),
+        // service keeps both current itself: its environment, not this shell's, decides whether
+        // it has tokens. Asked without the service's lock: taking it, even briefly, would refuse
+        // a `loa run` starting at that moment.
+        let unavailable = if service::running(&config.data_dir).is_none() {
+            engine.sync().await.map_err(io::Error::other)?;
+            service::clients(&config, &Clock::system()).1
+        } else {
+            Vec::new()
         };
         let now = engine.clock().now();
         engine
