@@ -65,11 +65,94 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<InstanceLock, ServiceError> {
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(ServiceError::Io(path, e)),
     }
-    // The pid is for people reading the file; the lock itself is what counts.
+    // The lock is what keeps a second service out. The pid is how the short commands (`status`)
+    // learn that a service runs without ever trying the lock themselves (`running`): a command
+    // that took the lock, even for a moment, would refuse a service starting at that moment.
     let _ = file
         .set_len(0)
-        .and_then(|()| writeln!(file, "{}", std::process::id()));
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush());
     Ok(InstanceLock { _file: file })
+}
+
+/// A stopping service clears its pid (before the OS releases the lock), so a pid left in the file
+/// means a crash; `running` checks such a pid rather than trusting it.
+impl Drop for InstanceLock {
+    fn drop(&mut self) {
+        let _ = self._file.set_len(0);
+    }
+}
+
+/// The pid of the `loa run` serving `data_dir`, if one runs. Never takes the lock (see
+/// `lock_data_dir`): it reads the pid the service wrote and checks that process is a live loa
+/// service, because a crash leaves its pid behind and the system may give it to another process.
+pub fn running(data_dir: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(data_dir.join("loa.lock")).ok()?;
+    let pid: u32 = text.trim().parse().ok()?;
+    is_loa_service(pid).then_some(pid)
+}
+
+/// Whether `pid` is a live `loa … run …`. Linux: `/proc/<pid>/cmdline` must name the `run`
+/// command (a zombie's is empty), and the program must carry the same file name as this one:
+/// `/proc/<pid>/exe` when it can be read, else the command's first word. The file name, not the
+/// whole path, so that a service started before an upgrade (its exe then reads "… (deleted)")
+/// or from another install folder still counts.
+#[cfg(target_os = "linux")]
+fn is_loa_service(pid: u32) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    let Ok(cmdline) = std::fs::read(proc.join("cmdline")) else {
+        return false;
+    };
+    let words: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    if !words.iter().skip(1).any(|w| *w == b"run") {
+        return false;
+    }
+    // Reading another user's `exe` link is refused; the command line is readable by all.
+    let program = std::fs::read_link(proc.join("exe")).ok().or_else(|| {
+        words
+            .first()
+            .map(|w| PathBuf::from(std::ffi::OsStr::from_bytes(w)))
+    });
+    same_program(program.as_deref())
+}
+
+/// Elsewhere on Unix, `ps` gives the command line (the same checks as on Linux, by words).
+#[cfg(all(unix, not(target_os = "linux")))]
+fn is_loa_service(pid: u32) -> bool {
+    let Ok(out) = std::process::Command::new("ps")
+        .args(["-p", &pid.to_string(), "-o", "args="])
+        .output()
+    else {
+        return false;
+    };
+    let args = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = args.split_whitespace().collect();
+    out.status.success()
+        && words.iter().skip(1).any(|w| *w == "run")
+        && same_program(words.first().map(Path::new))
+}
+
+/// Without a cheap way to ask about another process, the pid is trusted: a clean stop clears it.
+#[cfg(not(unix))]
+fn is_loa_service(_pid: u32) -> bool {
+    true
+}
+
+/// Whether `program` has this executable's file name (`loa`, or whatever it was renamed to);
+/// without an answer either way, yes: the `run` word already matched.
+#[cfg(unix)]
+fn same_program(program: Option<&Path>) -> bool {
+    let name = |p: &Path| {
+        p.file_name().map(|n| {
+            let n = n.to_string_lossy();
+            n.strip_suffix(" (deleted)").unwrap_or(&n).to_string()
+        })
+    };
+    match (std::env::current_exe().ok(), program) {
+        (Some(ours), Some(theirs)) => name(&ours) == name(theirs),
+        _ => true,
+    }
 }
 
 /// Tells a running service that the queue changed (after `loa retry`, `loa cancel`).
@@ -479,6 +562,46 @@ mod tests {
         ));
         drop(first);
         assert!(lock_data_dir(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn a_stopped_service_clears_its_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = lock_data_dir(dir.path()).unwrap();
+        let file = dir.path().join("loa.lock");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        drop(lock);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "");
+        assert_eq!(running(dir.path()), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_a_live_loa_run_counts_as_running() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(running(dir.path()), None, "no lock file");
+        let file = dir.path().join("loa.lock");
+        std::fs::write(&file, "not a pid\n").unwrap();
+        assert_eq!(running(dir.path()), None);
+        let mut ended = std::process::Command::new("true").spawn().unwrap();
+        ended.wait().unwrap();
+        std::fs::write(&file, format!("{}\n", ended.id())).unwrap();
+        assert_eq!(running(dir.path()), None, "a crashed service's pid");
+        // A pid the system gave to another program, even one whose arguments say `run`.
+        // (`; :` keeps the shell from handing its pid over to `sleep`.)
+        let mut other = std::process::Command::new("sh")
+            .args(["-c", "sleep 30; :", "run"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(other.try_wait().unwrap().is_none());
+        std::fs::write(&file, format!("{}\n", other.id())).unwrap();
+        assert_eq!(running(dir.path()), None, "another program");
+        let _ = other.kill();
+        let _ = other.wait();
     }
 
     #[test]

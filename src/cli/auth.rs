@@ -1,91 +1,34 @@
-//! `loa auth facebook --user-token TOKEN`: turns a user token into the Page token loa keeps.
+//! `loa auth facebook` and `loa auth zalo`: connecting the platform accounts. The flows live in
+//! `app::connect`; this file reads a secret from standard input when asked (`-`, which keeps it
+//! out of the shell history) and tells the officer what happened.
 
 use std::io::{self, BufRead, Write};
 
-use secrecy::SecretString;
-
+use crate::app::connect::{self, ConnectError, ZaloDone, ZaloStep};
 use crate::config::Config;
-use crate::facebook::auth;
 use crate::i18n::tr;
-use crate::token_store::{FacebookTokens, TokenStore};
 
-/// Exchanges `user_token` (or, for `-`, one line read from standard input, which keeps it out of
-/// the shell history) for a long-lived token, finds the Page token for `facebook.page_id` and
-/// stores it (mode 0600). Exit 2 when the app id or secret is missing.
+/// Exchanges `user_token` (`-`: one line from standard input) for the Page token of
+/// `facebook.page_id` and stores it (mode 0600). Exit 2 when the app id or secret is missing.
 pub fn facebook(
     config: &Config,
     user_token: &str,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
-    let (Ok(app_id), Ok(app_secret)) = (
-        std::env::var("LOA_FACEBOOK_APP_ID"),
-        std::env::var("LOA_FACEBOOK_APP_SECRET"),
-    ) else {
-        writeln!(
-            err,
-            "{}",
-            tr(
-                "set LOA_FACEBOOK_APP_ID and LOA_FACEBOOK_APP_SECRET (developers.facebook.com → your app → App settings → Basic) in the environment first",
-                "hãy đặt LOA_FACEBOOK_APP_ID và LOA_FACEBOOK_APP_SECRET (developers.facebook.com → ứng dụng → Cài đặt → Thông tin cơ bản) trong biến môi trường trước",
-            )
-        )?;
-        return Ok(2);
+    let app = match connect::FacebookApp::from_env() {
+        Ok(app) => app,
+        Err(e) => return failed(&e, err),
     };
     let user_token = if user_token == "-" {
-        let mut line = String::new();
-        io::stdin().lock().read_line(&mut line)?;
-        line.trim().to_string()
+        read_line()?
     } else {
-        user_token.trim().to_string()
+        user_token.to_string()
     };
-    if user_token.is_empty() || config.facebook.page_id.is_empty() {
-        writeln!(
-            err,
-            "{}",
-            tr(
-                "need a user token and facebook.page_id in the config",
-                "cần user token và facebook.page_id trong cấu hình"
-            )
-        )?;
-        return Ok(2);
-    }
-    let user_token = SecretString::from(user_token);
-    let app_secret = SecretString::from(app_secret);
-    let base = format!(
-        "{}/{}",
-        config.facebook.graph_url.trim_end_matches('/'),
-        config.facebook.api_version
-    );
-    let http = crate::facebook::client::http_client_for(&config.facebook.graph_url);
-    let runtime = super::runtime()?;
-    let result = runtime.block_on(async {
-        let long =
-            auth::exchange_user_token(&http, &base, &app_id, &app_secret, &user_token).await?;
-        auth::find_page_token(&http, &base, &long.token, &config.facebook.page_id).await
-    });
-    let page = match result {
-        Ok(p) => p,
-        Err(e) => {
-            writeln!(err, "{}: {e}", tr("error", "lỗi"))?;
-            return Ok(1);
-        }
+    let page = match super::runtime()?.block_on(connect::facebook(config, &app, &user_token)) {
+        Ok(page) => page,
+        Err(e) => return failed(&e, err),
     };
-    let store = TokenStore::new(&config.data_dir);
-    let now = chrono::Utc::now();
-    let stored = store.update(|t| {
-        t.facebook = Some(FacebookTokens {
-            page_id: page.id.clone(),
-            page_name: Some(page.name.clone()),
-            page_token: page.token.clone(),
-            stored_at: now,
-        });
-        Ok(())
-    });
-    if let Err(e) = stored {
-        writeln!(err, "{}: {e}", tr("error", "lỗi"))?;
-        return Ok(1);
-    }
     writeln!(
         out,
         "{}",
@@ -94,33 +37,24 @@ pub fn facebook(
                 "Stored the Page token for “{}” ({}) in {}. Restart `loa run` to use it.",
                 page.name,
                 page.id,
-                store.path().display()
+                page.stored_in.display()
             ),
             format!(
                 "Đã lưu Page token của “{}” ({}) vào {}. Khởi động lại `loa run` để dùng.",
                 page.name,
                 page.id,
-                store.path().display()
+                page.stored_in.display()
             ),
         )
     )?;
-    if let Some(warning) = page.task_warning() {
+    if let Some(warning) = page.warning {
         writeln!(err, "{}: {warning}", tr("warning", "cảnh báo"))?;
     }
     Ok(0)
 }
 
-/// One step of connecting the Zalo OA.
-pub enum ZaloStep {
-    /// Print the consent URL for this redirect URI.
-    Url(String),
-    /// Exchange the callback's code (and check its state).
-    Code(String, Option<String>),
-    /// Store a refresh token obtained elsewhere (`-`: read from standard input).
-    RefreshToken(String),
-}
-
-/// `loa auth zalo …`. Exit 2 without `LOA_ZALO_APP_SECRET`.
+/// `loa auth zalo …`; for `--refresh-token -` the token is read from standard input. Exit 2
+/// without `LOA_ZALO_APP_SECRET`.
 pub fn zalo(
     config: &Config,
     step: ZaloStep,
@@ -128,49 +62,52 @@ pub fn zalo(
     err: &mut dyn Write,
 ) -> io::Result<u8> {
     let runtime = super::runtime()?;
-    let auth = match runtime
-        .block_on(async { crate::service::zalo_auth(config, &crate::engine::Clock::system()) })
-    {
+    let auth = match connect::zalo_app(config) {
         Ok(a) => a,
-        Err(reason) => {
-            writeln!(err, "{reason}")?;
-            return Ok(2);
-        }
+        Err(e) => return failed(&e, err),
     };
-    let result = match step {
-        ZaloStep::Url(uri) if uri.trim().is_empty() => {
-            writeln!(err, "{}", tr("--url needs --redirect-uri (the callback URL set in the Zalo console)", "--url cần --redirect-uri (địa chỉ callback đặt trong trang quản lý Zalo)"))?;
-            return Ok(2);
-        }
-        ZaloStep::Url(uri) => auth.consent_url(uri.trim()).map(|url| {
-            tr(
-                format!("Ask an OA admin to open this link and allow the app:\n\n{url}\n\nZalo then opens the callback URL with ?code=…&state=…; within 10 minutes run:\n  loa auth zalo --code CODE --state STATE"),
-                format!("Nhờ quản trị viên OA mở liên kết này và cho phép ứng dụng:\n\n{url}\n\nZalo sẽ mở địa chỉ callback kèm ?code=…&state=…; trong vòng 10 phút hãy chạy:\n  loa auth zalo --code CODE --state STATE"),
-            )
-        }),
-        ZaloStep::Code(code, state) => runtime
-            .block_on(auth.exchange_code(code.trim(), state.as_deref()))
-            .map(|()| tr("Zalo OA connected; the tokens are stored. Restart `loa run` to use them.".to_string(), "Đã kết nối Zalo OA và lưu token. Khởi động lại `loa run` để dùng.".to_string())),
-        ZaloStep::RefreshToken(token) => {
-            let token = if token == "-" {
-                let mut line = String::new();
-                io::stdin().lock().read_line(&mut line)?;
-                line.trim().to_string()
-            } else {
-                token.trim().to_string()
-            };
-            auth.seed(&token)
-                .map(|()| tr("Refresh token stored. Restart `loa run` to use it.".to_string(), "Đã lưu refresh token. Khởi động lại `loa run` để dùng.".to_string()))
-        }
+    let step = match step {
+        ZaloStep::RefreshToken(token) if token == "-" => ZaloStep::RefreshToken(read_line()?),
+        other => other,
     };
-    match result {
-        Ok(message) => {
-            writeln!(out, "{message}")?;
-            Ok(0)
-        }
-        Err(e) => {
-            writeln!(err, "{}: {e}", tr("error", "lỗi"))?;
-            Ok(1)
-        }
+    let message = match runtime.block_on(connect::zalo(&auth, step)) {
+        Ok(ZaloDone::ConsentUrl(url)) => tr(
+            format!(
+                "Ask an OA admin to open this link and allow the app:\n\n{url}\n\nZalo then opens the callback URL with ?code=…&state=…; within 10 minutes run:\n  loa auth zalo --code CODE --state STATE"
+            ),
+            format!(
+                "Nhờ quản trị viên OA mở liên kết này và cho phép ứng dụng:\n\n{url}\n\nZalo sẽ mở địa chỉ callback kèm ?code=…&state=…; trong vòng 10 phút hãy chạy:\n  loa auth zalo --code CODE --state STATE"
+            ),
+        ),
+        Ok(ZaloDone::Connected) => tr(
+            "Zalo OA connected; the tokens are stored. Restart `loa run` to use them.".to_string(),
+            "Đã kết nối Zalo OA và lưu token. Khởi động lại `loa run` để dùng.".to_string(),
+        ),
+        Ok(ZaloDone::RefreshTokenStored) => tr(
+            "Refresh token stored. Restart `loa run` to use it.".to_string(),
+            "Đã lưu refresh token. Khởi động lại `loa run` để dùng.".to_string(),
+        ),
+        Err(e) => return failed(&e, err),
+    };
+    writeln!(out, "{message}")?;
+    Ok(0)
+}
+
+/// Says why connecting failed: as it is and exit 2 when the setup or the command line must
+/// change, after "error:" and exit 1 when a platform or the disk failed.
+fn failed(e: &ConnectError, err: &mut dyn Write) -> io::Result<u8> {
+    if e.is_usage() {
+        writeln!(err, "{e}")?;
+        Ok(2)
+    } else {
+        writeln!(err, "{}: {e}", tr("error", "lỗi"))?;
+        Ok(1)
     }
+}
+
+/// One line from standard input, without its line ending.
+fn read_line() -> io::Result<String> {
+    let mut line = String::new();
+    io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_string())
 }

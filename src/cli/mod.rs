@@ -1,4 +1,6 @@
-//! The command line: argument parsing, exit codes, and one file per command.
+//! The command line: argument parsing, exit codes, and one file per command. The short commands'
+//! work (the store, the queue, the status model, connecting accounts) is in [`crate::app`]; their
+//! files here parse, call it and print.
 //!
 //! Exit codes (CONTRACT.md): 0 success, 1 the job failed (errors found), 2 bad usage or config.
 
@@ -263,11 +265,12 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                     refresh_token,
                 },
         } => {
+            use crate::app::connect::ZaloStep;
             let step = match (url, redirect_uri, code, refresh_token) {
-                (true, Some(uri), _, _) => auth::ZaloStep::Url(uri),
-                (_, _, Some(code), _) => auth::ZaloStep::Code(code, state),
-                (_, _, _, Some(token)) => auth::ZaloStep::RefreshToken(token),
-                _ => auth::ZaloStep::Url(String::new()),
+                (true, Some(uri), _, _) => ZaloStep::Url(uri),
+                (_, _, Some(code), _) => ZaloStep::Code(code, state),
+                (_, _, _, Some(token)) => ZaloStep::RefreshToken(token),
+                _ => ZaloStep::Url(String::new()),
             };
             auth::zalo(&config, step, out, err)
         }

@@ -1,12 +1,10 @@
 //! `loa retry` and `loa cancel`: the officer's say over the queue.
 
 use std::io::{self, Write};
-use std::sync::Arc;
 
+use crate::app;
 use crate::channel::Channel;
 use crate::config::Config;
-use crate::engine::commands::{self, CommandError};
-use crate::engine::{Clock, Engine};
 use crate::i18n::tr;
 
 /// Which command.
@@ -20,7 +18,7 @@ pub enum Action {
     Cancel,
 }
 
-/// Runs `retry` or `cancel` on `post`.
+/// Runs `retry` or `cancel` on `post`; exit 1 when nothing changed or it failed.
 pub fn run(
     config: Config,
     action: Action,
@@ -30,22 +28,14 @@ pub fn run(
     err: &mut dyn Write,
 ) -> io::Result<u8> {
     let runtime = super::runtime()?;
-    let data_dir = config.data_dir.clone();
-    let result = runtime.block_on(async {
-        let store = crate::engine::open_store(&config.data_dir)
-            .map_err(|e| CommandError::Engine(crate::engine::EngineError::Join(e.to_string())))?;
-        let engine = Arc::new(Engine::new(store, config, Vec::new(), Clock::system()));
-        match action {
-            Action::Retry { force } => commands::retry(&engine, post, channel, force)
-                .await
-                .map(|n| (n, force)),
-            Action::Cancel => commands::cancel(&engine, post, channel)
-                .await
-                .map(|n| (n, false)),
+    let result = match action {
+        Action::Retry { force } => {
+            runtime.block_on(app::queue::retry(config, post, channel, force))
         }
-    });
-    match (result, &action) {
-        (Ok((0, force)), Action::Retry { .. }) => {
+        Action::Cancel => runtime.block_on(app::queue::cancel(config, post, channel)),
+    };
+    match (result, action) {
+        (Ok(0), Action::Retry { force }) => {
             let hint = if force {
                 tr(
                     "nothing to retry: no delivery of this post is failed, missed or unconfirmed",
@@ -60,7 +50,7 @@ pub fn run(
             writeln!(err, "{hint}")?;
             Ok(1)
         }
-        (Ok((0, _)), Action::Cancel) => {
+        (Ok(0), Action::Cancel) => {
             writeln!(
                 err,
                 "{}",
@@ -71,8 +61,7 @@ pub fn run(
             )?;
             Ok(1)
         }
-        (Ok((n, _)), Action::Retry { .. }) => {
-            crate::service::poke(&data_dir);
+        (Ok(n), Action::Retry { .. }) => {
             writeln!(
                 out,
                 "{}",
@@ -83,8 +72,7 @@ pub fn run(
             )?;
             Ok(0)
         }
-        (Ok((n, _)), Action::Cancel) => {
-            crate::service::poke(&data_dir);
+        (Ok(n), Action::Cancel) => {
             writeln!(
                 out,
                 "{}",

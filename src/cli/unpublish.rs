@@ -1,15 +1,12 @@
 //! `loa unpublish POST [--channel NAME]`: deletes the post on the platforms.
 
 use std::io::{self, Write};
-use std::sync::Arc;
 
+use crate::app;
 use crate::channel::Channel;
 use crate::config::Config;
-use crate::engine::commands;
-use crate::engine::{Clock, Engine};
 use crate::i18n::tr;
 use crate::publisher::Outcome;
-use crate::service;
 
 /// Deletes `post` on its channels; exit 1 when a platform refused or nothing was published.
 pub fn run(
@@ -19,16 +16,7 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
-    let runtime = super::runtime()?;
-    let result = runtime.block_on(async {
-        let clock = Clock::system();
-        let (publishers, _) = service::clients(&config, &clock);
-        let store = crate::engine::open_store(&config.data_dir)?;
-        let engine = Arc::new(Engine::new(store, config, publishers, clock));
-        commands::unpublish(&engine, post, channel)
-            .await
-            .map_err(io::Error::other)
-    });
+    let result = super::runtime()?.block_on(app::queue::unpublish(config, post, channel));
     let done = match result {
         Ok(d) => d,
         Err(e) => {

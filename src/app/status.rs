@@ -1,0 +1,27 @@
+//! The model behind `loa status`: every post, its deliveries and the channels' health.
+
+use crate::app::{AppError, open_engine};
+use crate::config::Config;
+use crate::engine::Clock;
+use crate::service;
+use crate::status::Status;
+
+/// The status now. With no service running, the posts folder is read first so the status is
+/// current, and the channels are judged by the tokens this environment would give `loa run`. A
+/// running service keeps both current itself: its environment, not this shell's, decides
+/// whether it has tokens, so its view (recorded in the store) is shown.
+pub async fn status(config: Config) -> Result<Status, AppError> {
+    let engine = open_engine(config.clone(), Vec::new())?;
+    // Asked without the service's lock: taking it, even briefly, would refuse a `loa run`
+    // starting at that moment.
+    let unavailable = if service::running(&config.data_dir).is_none() {
+        engine.sync().await?;
+        service::clients(&config, &Clock::system()).1
+    } else {
+        Vec::new()
+    };
+    let now = engine.clock().now();
+    Ok(engine
+        .with_store(move |s| crate::status::build(s, &config, now, &unavailable))
+        .await?)
+}
