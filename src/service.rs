@@ -263,12 +263,13 @@ async fn record_zalo_tokens(engine: &Engine, auth: &crate::zalo::oauth::ZaloAuth
     };
     let _ = engine
         .with_store(move |s| {
-            let mut rec = s.channel(Channel::Zalo)?;
-            rec.token_expires_at = status.access_expires_at;
-            if rec.health == crate::store::Health::Ok {
-                rec.reason = status.refresh_warning;
-            }
-            s.set_channel(&rec)
+            s.amend_channel(Channel::Zalo, |rec| {
+                rec.token_expires_at = status.access_expires_at;
+                if rec.health == crate::store::Health::Ok {
+                    rec.reason = status.refresh_warning;
+                }
+            })?;
+            Ok(())
         })
         .await;
 }
@@ -315,13 +316,14 @@ async fn check_facebook_token(engine: &Engine, config: &Config) {
     let dead = !info.is_valid;
     let _ = engine
         .with_store(move |s| {
-            let mut rec = s.channel(Channel::Facebook)?;
-            rec.token_expires_at = info.expires_at;
-            if dead {
-                rec.health = crate::store::Health::NeedsReauth;
-            }
-            rec.reason = (!problems.is_empty()).then(|| problems.join("; "));
-            s.set_channel(&rec)
+            s.amend_channel(Channel::Facebook, |rec| {
+                rec.token_expires_at = info.expires_at;
+                if dead {
+                    rec.health = crate::store::Health::NeedsReauth;
+                }
+                rec.reason = (!problems.is_empty()).then(|| problems.join("; "));
+            })?;
+            Ok(())
         })
         .await;
 }
@@ -391,10 +393,11 @@ pub async fn serve(
         let (channel, reason) = (m.channel, m.reason.clone());
         engine
             .with_store(move |s| {
-                let mut rec = s.channel(channel)?;
-                rec.health = crate::store::Health::NeedsReauth;
-                rec.reason = Some(reason);
-                s.set_channel(&rec)
+                s.amend_channel(channel, |rec| {
+                    rec.health = crate::store::Health::NeedsReauth;
+                    rec.reason = Some(reason);
+                })?;
+                Ok(())
             })
             .await?;
     }

@@ -341,3 +341,43 @@ async fn a_cancel_of_a_waiting_broadcast_keeps_it_from_followers() {
         Some(BroadcastState::Cancelled)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_cancel_during_an_update_of_a_held_post_withdraws_it() {
+    let w = World::new("");
+    held_post(&w);
+    let (engine, fb) = native_engine(&w);
+    boot(&engine).await;
+    let run = Running::start(&engine);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(fb.held(), ["A"]);
+
+    // The officer edits the held post (an update goes to Facebook) and cancels it meanwhile.
+    let gate = fb.hold(Hold::Update);
+    w.write(
+        "a.md",
+        "title: \"A (sửa)\"\npublish_at: 27/11/2026 07:00",
+        "x",
+    );
+    engine.sync().await.unwrap();
+    gate.arrived().await;
+    assert_eq!(commands::cancel(&engine, "a.md", None).await.unwrap(), 1);
+    gate.release();
+    run.stop_after(Duration::from_secs(3600)).await;
+
+    let calls = fb.calls();
+    assert_eq!(
+        count(
+            &calls,
+            |c| matches!(c, Call::Delete(id) if id == "facebook-1")
+        ),
+        1,
+        "{calls:?}"
+    );
+    assert!(fb.titles().is_empty());
+    let d = the_delivery(&engine).await;
+    assert_eq!(
+        (d.state, d.platform_scheduled, d.update_state),
+        (State::Cancelled, false, None)
+    );
+}

@@ -55,8 +55,8 @@ pub fn run(
                 err,
                 "{}",
                 tr(
-                    "nothing to cancel: every delivery of this post is published, in flight or cancelled",
-                    "không có gì để hủy: mọi lượt đăng của bài này đã đăng, đang đăng hoặc đã hủy"
+                    "nothing to cancel: every delivery of this post is published or cancelled (`loa unpublish` takes a published post down)",
+                    "không có gì để hủy: mọi lượt đăng của bài này đã đăng hoặc đã hủy (`loa unpublish` để gỡ bài đã đăng)"
                 )
             )?;
             Ok(1)

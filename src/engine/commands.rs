@@ -65,12 +65,13 @@ pub async fn retry(
                 changed
             })?;
             // The officer says it is worth another try: a channel that waited for a token too.
-            for mut c in s.channels()? {
-                if retried.contains(&c.channel) && c.health == Health::NeedsReauth {
-                    c.health = Health::Ok;
-                    c.reason = None;
-                    s.set_channel(&c)?;
-                }
+            for channel in retried {
+                s.amend_channel(channel, |rec| {
+                    if rec.health == Health::NeedsReauth {
+                        rec.health = Health::Ok;
+                        rec.reason = None;
+                    }
+                })?;
             }
             Ok(Some(n))
         })

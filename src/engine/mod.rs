@@ -212,12 +212,13 @@ impl Engine {
                 transitions::recover(d, now)
             })?;
             // A new process may have a new token: give channels that waited for one a new chance.
-            for mut c in s.channels()? {
-                if c.health == Health::NeedsReauth {
-                    c.health = Health::Ok;
-                    c.reason = None;
-                    s.set_channel(&c)?;
-                }
+            for c in s.channels()? {
+                s.amend_channel(c.channel, |rec| {
+                    if rec.health == Health::NeedsReauth {
+                        rec.health = Health::Ok;
+                        rec.reason = None;
+                    }
+                })?;
             }
             Ok(in_flight)
         })
@@ -603,7 +604,8 @@ impl Engine {
             // Ask the platform now, with the create's own window; nothing is re-sent before
             // that. Taken like any step, so a cancel that came meanwhile is respected.
             let Some(taken) = self.take(id, Step::Publish).await? else {
-                return self.lookup_if_cancelled(id).await;
+                // Cancelled meanwhile: only looked for (withdrawn, or shown as out).
+                return self.lookup(id).await;
             };
             let since = self.reconcile_window(id).await?;
             let found = publisher.reconcile(&job, since).await;
@@ -631,11 +633,6 @@ impl Engine {
             .await?;
         }
         Ok(())
-    }
-
-    /// A delivery cancelled while its create was answered ambiguously is looked up at once.
-    async fn lookup_if_cancelled(&self, id: i64) -> Result<()> {
-        self.lookup(id).await
     }
 
     /// Looks for a cancelled delivery's post that an earlier request may have made: found out,

@@ -284,6 +284,24 @@ impl Store {
         })
     }
 
+    /// Changes a channel's record as it is now (a fresh `ok` one when none was kept), in one
+    /// transaction; returns whether `change` changed it.
+    pub fn amend_channel(
+        &mut self,
+        channel: Channel,
+        change: impl FnOnce(&mut super::ChannelRecord),
+    ) -> Result<bool> {
+        self.in_transaction(|s| {
+            let before = s.channel(channel)?;
+            let mut rec = before.clone();
+            change(&mut rec);
+            if rec != before {
+                s.set_channel(&rec)?;
+            }
+            Ok(rec != before)
+        })
+    }
+
     /// Applies a channel effect on its own (a look-up's rate limit, a start-up token check).
     pub fn apply_channel_effect(&mut self, channel: Channel, effect: &ChannelEffect) -> Result<()> {
         let tx = self
