@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
 
 use crate::channel::Channel;
 use crate::config::Config;
@@ -114,7 +113,7 @@ pub async fn run(
 
     let config = demo_config(&url, &options.posts_dir, &data_dir)?;
     crate::i18n::set_language(config.language);
-    let publishers = demo_publishers(&config, &url, &data_dir, &clock)?;
+    let publishers = demo_publishers(&config, &clock)?;
     let engine = Arc::new(Engine::new(
         crate::engine::open_store(&data_dir)?,
         config.clone(),
@@ -202,7 +201,7 @@ fn demo_config(url: &str, posts_dir: &Path, data_dir: &Path) -> anyhow::Result<C
     let text = format!(
         "timezone = \"Asia/Ho_Chi_Minh\"\nlanguage = \"vi\"\n[schedule]\nslots = [\"Tue 07:00\", \"Thu 07:00\"]\nmax_lateness = \"2d\"\n\
          [retry]\nbase_delay = \"30s\"\nmax_delay = \"1h\"\nmax_attempts = 8\n\
-         [facebook]\npage_id = \"{page}\"\ngraph_url = \"{url}\"\napi_version = \"v25.0\"\nnative_schedule = true\n\
+         [facebook]\npage_id = \"{page}\"\ngraph_url = \"{url}\"\nnative_schedule = true\n\
          [zalo]\napp_id = \"{app}\"\nopenapi_url = \"{url}\"\noauth_url = \"{url}\"\nauthor = \"UBND xã Thanh Kỳ\"\n\
          default_cover_url = \"https://example.gov.vn/logo.jpg\"\nbroadcast = false\n\
          [media]\npublic_base_url = \"https://example.gov.vn/loa-media/\"\n",
@@ -215,35 +214,28 @@ fn demo_config(url: &str, posts_dir: &Path, data_dir: &Path) -> anyhow::Result<C
     Ok(config)
 }
 
-fn demo_publishers(
-    config: &Config,
-    url: &str,
-    data_dir: &Path,
-    clock: &Clock,
-) -> anyhow::Result<Vec<Arc<dyn Publisher>>> {
-    let facebook = crate::facebook::client::FacebookChannel::new(
-        url,
-        "v25.0",
-        sandbox::PAGE_ID,
-        SecretString::from(sandbox::PAGE_TOKEN),
-        true,
-        clock.clone(),
-    );
-    let auth = crate::zalo::oauth::ZaloAuth::new(
-        crate::facebook::client::http_client_for(url),
-        url,
-        sandbox::ZALO_APP.0,
-        SecretString::from(sandbox::ZALO_APP.1),
-        crate::token_store::TokenStore::new(data_dir),
-        clock.clone(),
-    );
-    auth.seed(sandbox::ZALO_FIRST_REFRESH_TOKEN)?;
-    let zalo = crate::zalo::client::ZaloChannel::new(
-        Arc::new(config.clone()),
-        Arc::new(auth),
-        clock.clone(),
-    );
-    Ok(vec![Arc::new(facebook), Arc::new(zalo)])
+/// The real clients, built by the registry as `loa run` builds them, with the sandbox's secrets
+/// instead of the environment's (the Zalo refresh token seeds the new data folder's store).
+fn demo_publishers(config: &Config, clock: &Clock) -> anyhow::Result<Vec<Arc<dyn Publisher>>> {
+    let secrets = crate::channels::Secrets::given([
+        (
+            crate::facebook::spec::PAGE_TOKEN_ENV,
+            sandbox::PAGE_TOKEN.to_string(),
+        ),
+        (
+            crate::zalo::spec::APP_SECRET_ENV,
+            sandbox::ZALO_APP.1.to_string(),
+        ),
+        (
+            crate::zalo::oauth::REFRESH_TOKEN_ENV,
+            sandbox::ZALO_FIRST_REFRESH_TOKEN.to_string(),
+        ),
+    ]);
+    let channels = crate::channels::build(config, clock, &secrets);
+    if let Some(u) = channels.unavailable.first() {
+        anyhow::bail!("{}: {}", u.channel, u.reason);
+    }
+    Ok(channels.publishers)
 }
 
 /// One delivery as the demo shows it.

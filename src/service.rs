@@ -13,9 +13,9 @@ use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use tokio::sync::mpsc;
 
 use crate::channel::Channel;
+use crate::channels::{Channels, Secrets};
 use crate::config::Config;
 use crate::engine::{Clock, Engine};
-use crate::i18n::tr;
 use crate::publisher::Publisher;
 
 /// The file other loa commands touch after changing the queue, so a running service looks again.
@@ -160,99 +160,24 @@ pub fn poke(data_dir: &Path) {
     let _ = std::fs::write(data_dir.join(WAKE_FILE), b"");
 }
 
-/// An enabled channel loa cannot send to now, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unavailable {
-    /// The channel.
-    pub channel: Channel,
-    /// `needs_reauth`: no token yet, or the platform refused it.
-    pub health: &'static str,
-    /// What to do, for the officer.
-    pub reason: String,
-}
+/// An enabled channel loa cannot send to now, and why (the registry's; kept here for its users).
+pub use crate::channels::Unavailable;
 
 /// The platform clients for the config's enabled channels, and the enabled channels that
-/// cannot be served now (their deliveries wait; `status` says why).
+/// cannot be served now: [`crate::channels::build`] with the environment's secrets, without the
+/// token manager (a process that refreshes tokens keeps the whole [`Channels`]).
 pub fn clients(config: &Config, clock: &Clock) -> (Vec<Arc<dyn Publisher>>, Vec<Unavailable>) {
-    let mut clients: Vec<Arc<dyn Publisher>> = Vec::new();
-    let mut missing = Vec::new();
-    for channel in config.enabled_channels() {
-        match channel {
-            Channel::Facebook => match facebook_token(config) {
-                Some(token) => {
-                    let fb = &config.facebook;
-                    clients.push(Arc::new(crate::facebook::client::FacebookChannel::new(
-                        &fb.graph_url,
-                        &fb.api_version,
-                        &fb.page_id,
-                        token,
-                        fb.native_schedule,
-                        clock.clone(),
-                    )));
-                }
-                None => missing.push(Unavailable {
-                    channel,
-                    health: "needs_reauth",
-                    reason: tr(
-                        "no Page token: set LOA_FACEBOOK_PAGE_TOKEN, or run `loa auth facebook --user-token …`",
-                        "chưa có Page token: đặt LOA_FACEBOOK_PAGE_TOKEN, hoặc chạy `loa auth facebook --user-token …`",
-                    )
-                    .into(),
-                }),
-            },
-            Channel::Zalo => match zalo_auth(config, clock) {
-                Ok(auth) => match zalo_blocker(&auth) {
-                    None => clients.push(Arc::new(crate::zalo::client::ZaloChannel::new(Arc::new(config.clone()), auth, clock.clone()))),
-                    Some(reason) => missing.push(Unavailable { channel, health: "needs_reauth", reason }),
-                },
-                Err(reason) => missing.push(Unavailable { channel, health: "needs_reauth", reason }),
-            },
-        }
-    }
-    (clients, missing)
+    let channels = crate::channels::build(config, clock, &Secrets::from_env());
+    (channels.publishers, channels.unavailable)
 }
 
-/// The Zalo token manager for this config (`LOA_ZALO_APP_SECRET` from the environment), with the
-/// token store seeded from `LOA_ZALO_REFRESH_TOKEN` when it is empty.
+/// A Zalo token manager for this config, from the environment: for `loa auth zalo`, which sends
+/// nothing else. `loa run` uses the one [`crate::channels::build`] made for its client.
 pub fn zalo_auth(
     config: &Config,
     clock: &Clock,
 ) -> Result<Arc<crate::zalo::oauth::ZaloAuth>, String> {
-    let secret = std::env::var("LOA_ZALO_APP_SECRET").ok().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-        tr(
-            "no app secret: set LOA_ZALO_APP_SECRET (developers.zalo.me → your app → the app secret)",
-            "chưa có app secret: đặt LOA_ZALO_APP_SECRET (developers.zalo.me → ứng dụng → khóa bí mật)",
-        )
-        .to_string()
-    })?;
-    let auth = crate::zalo::oauth::ZaloAuth::new(
-        crate::facebook::client::http_client_for(&config.zalo.oauth_url),
-        &config.zalo.oauth_url,
-        &config.zalo.app_id,
-        secrecy::SecretString::from(secret.trim().to_string()),
-        crate::token_store::TokenStore::new(&config.data_dir),
-        clock.clone(),
-    );
-    if let Err(e) = auth.seed_from_env() {
-        tracing::warn!(error = %e, "could not seed the Zalo token store");
-    }
-    Ok(Arc::new(auth))
-}
-
-/// Why Zalo cannot be used now, if it cannot: no token at all, or one Zalo refused.
-fn zalo_blocker(auth: &crate::zalo::oauth::ZaloAuth) -> Option<String> {
-    let status = auth.status();
-    if let Some(reason) = status.needs_reauth.or(status.store_error) {
-        return Some(reason);
-    }
-    if status.refresh_expires_at.is_none() && status.access_expires_at.is_none() {
-        return Some(tr(
-            "not connected yet: run `loa auth zalo --url --redirect-uri …` (or set LOA_ZALO_REFRESH_TOKEN)",
-            "chưa kết nối: chạy `loa auth zalo --url --redirect-uri …` (hoặc đặt LOA_ZALO_REFRESH_TOKEN)",
-        )
-        .to_string());
-    }
-    None
+    crate::zalo::spec::auth(config, clock, &Secrets::from_env())
 }
 
 /// Records the Zalo tokens' expiry and warnings for `loa status`.
@@ -276,18 +201,7 @@ async fn record_zalo_tokens(engine: &Engine, auth: &crate::zalo::oauth::ZaloAuth
 
 /// The Page token: `LOA_FACEBOOK_PAGE_TOKEN`, else the one `loa auth facebook` stored for this Page.
 pub fn facebook_token(config: &Config) -> Option<secrecy::SecretString> {
-    if let Ok(t) = std::env::var("LOA_FACEBOOK_PAGE_TOKEN")
-        && !t.trim().is_empty()
-    {
-        return Some(secrecy::SecretString::from(t.trim().to_string()));
-    }
-    let tokens = crate::token_store::TokenStore::new(&config.data_dir)
-        .load()
-        .ok()?;
-    tokens
-        .facebook
-        .filter(|f| f.page_id == config.facebook.page_id)
-        .map(|f| f.page_token)
+    crate::facebook::spec::page_token(config, &Secrets::from_env())
 }
 
 /// Asks Facebook about the Page token at start-up: when it expires, what it lacks. Problems are
@@ -330,20 +244,13 @@ async fn check_facebook_token(engine: &Engine, config: &Config) {
 
 /// Runs the service until SIGINT or SIGTERM (or `once`: one pass, then return).
 pub async fn run(config: Config, once: bool) -> Result<(), ServiceError> {
-    let (publishers, missing) = clients(&config, &Clock::system());
-    serve(
-        config,
-        publishers,
-        &missing,
-        once,
-        shutdown_signal(),
-        |_| {},
-    )
-    .await
+    let channels = crate::channels::build(&config, &Clock::system(), &Secrets::from_env());
+    serve_channels(config, channels, once, shutdown_signal(), |_| {}).await
 }
 
 /// The service with its publishers and stop signal given (tests give fakes and their own stop,
-/// and may keep the engine `on_start` hands them).
+/// and may keep the engine `on_start` hands them). No token manager comes with bare
+/// publishers, so no token is refreshed on a timer.
 pub async fn serve(
     config: Config,
     publishers: Vec<Arc<dyn Publisher>>,
@@ -352,10 +259,32 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
     on_start: impl FnOnce(Arc<Engine>),
 ) -> Result<(), ServiceError> {
+    let channels = Channels {
+        publishers,
+        unavailable: missing.to_vec(),
+        zalo_auth: None,
+    };
+    serve_channels(config, channels, once, shutdown, on_start).await
+}
+
+/// The service over the channels the registry built: the Zalo token manager the client uses is
+/// the one the refresh job keeps fresh.
+pub async fn serve_channels(
+    config: Config,
+    channels: Channels,
+    once: bool,
+    shutdown: impl std::future::Future<Output = ()>,
+    on_start: impl FnOnce(Arc<Engine>),
+) -> Result<(), ServiceError> {
+    let Channels {
+        publishers,
+        unavailable: missing,
+        zalo_auth: zalo,
+    } = channels;
     let _lock = lock_data_dir(&config.data_dir)?;
     let store = crate::engine::open_store(&config.data_dir)
         .map_err(|e| ServiceError::Io(config.data_dir.clone(), e))?;
-    for m in missing {
+    for m in &missing {
         tracing::warn!(channel = %m.channel, "{}", m.reason);
     }
     let data_dir = config.data_dir.clone();
@@ -372,12 +301,6 @@ pub async fn serve(
     if serves_facebook {
         check_facebook_token(&engine, &config).await;
     }
-    let serves_zalo = engine.publisher(Channel::Zalo).is_some();
-    let zalo = if serves_zalo {
-        zalo_auth(&config, &Clock::system()).ok()
-    } else {
-        None
-    };
     if let Some(auth) = &zalo {
         record_zalo_tokens(&engine, auth).await;
     }
@@ -389,7 +312,7 @@ pub async fn serve(
         );
     }
     // What this service cannot serve, and why, for `loa status` run from another shell.
-    for m in missing {
+    for m in &missing {
         let (channel, reason) = (m.channel, m.reason.clone());
         engine
             .with_store(move |s| {

@@ -151,8 +151,12 @@ pub async fn facebook(
 /// The OAuth client for the config's Zalo app (`LOA_ZALO_APP_SECRET`), checked before anything
 /// else is asked of the officer.
 pub fn zalo_app(config: &Config) -> Result<Arc<ZaloAuth>, ConnectError> {
-    crate::service::zalo_auth(config, &crate::engine::Clock::system())
-        .map_err(ConnectError::NoZaloApp)
+    crate::zalo::spec::auth(
+        config,
+        &crate::engine::Clock::system(),
+        &crate::channels::Secrets::from_env(),
+    )
+    .map_err(ConnectError::NoZaloApp)
 }
 
 /// One step of connecting the Zalo OA.

@@ -2,6 +2,7 @@
 
 use crate::app::{AppError, open_engine};
 use crate::channel::Channel;
+use crate::channels::Secrets;
 use crate::config::Config;
 use crate::engine::commands::{self, CommandError, Unpublished};
 use crate::engine::{Clock, EngineError};
@@ -47,8 +48,8 @@ pub async fn unpublish(
     post: &str,
     channel: Option<Channel>,
 ) -> Result<Vec<Unpublished>, AppError> {
-    let (publishers, _) = service::clients(&config, &Clock::system());
-    let engine = open_engine(config, publishers)?;
+    let channels = crate::channels::build(&config, &Clock::system(), &Secrets::from_env());
+    let engine = open_engine(config, channels.publishers)?;
     Ok(commands::unpublish(&engine, post, channel).await?)
 }
 

@@ -1,6 +1,7 @@
 //! The model behind `loa status`: every post, its deliveries and the channels' health.
 
 use crate::app::{AppError, open_engine};
+use crate::channels::Secrets;
 use crate::config::Config;
 use crate::engine::Clock;
 use crate::service;
@@ -16,7 +17,7 @@ pub async fn status(config: Config) -> Result<Status, AppError> {
     // starting at that moment.
     let unavailable = if service::running(&config.data_dir).is_none() {
         engine.sync().await?;
-        service::clients(&config, &Clock::system()).1
+        crate::channels::build(&config, &Clock::system(), &Secrets::from_env()).unavailable
     } else {
         Vec::new()
     };

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::i18n::tr;
-use crate::post::{self, discover};
+use crate::post::discover;
 
 /// Checks the posts under `paths` (default: `posts_dir`). Exit code 1 when any error is found.
 /// Reads files only: nothing under the officer's folders is ever written.
@@ -51,7 +51,7 @@ pub fn run(
         }
     }
     for file in &files {
-        problems.extend(post::load(file, config).problems);
+        problems.extend(crate::channels::load(file, config).problems);
     }
     for p in &problems {
         writeln!(out, "{p}")?;

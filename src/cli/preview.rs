@@ -20,7 +20,7 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
-    let loaded = post::load(file, config);
+    let loaded = crate::channels::load(file, config);
     for p in &loaded.problems {
         writeln!(err, "{p}")?;
     }

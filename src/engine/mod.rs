@@ -470,7 +470,7 @@ impl Engine {
         let loaded = tokio::task::spawn_blocking(move || {
             let path = config.posts_dir.join(&record.path);
             (
-                crate::post::load_bytes(&path, record.content.as_bytes(), &config),
+                crate::channels::load_bytes(&path, record.content.as_bytes(), &config),
                 record.content_hash,
             )
         })

@@ -106,7 +106,7 @@ pub fn scan(config: &Config) -> Vec<Scanned> {
                     });
                 }
             };
-            let loaded = post::load_bytes(&path, &bytes, config);
+            let loaded = crate::channels::load_bytes(&path, &bytes, config);
             let problems: Vec<String> = loaded
                 .problems
                 .iter()
@@ -353,7 +353,7 @@ fn align_deliveries(
                 d.slotted = slotted;
             }
             // Whether the post asks to be sent to followers, for as long as that is still open.
-            let wants = d.channel == Channel::Zalo && crate::render::zalo::broadcasts(post, config);
+            let wants = crate::channels::wants_broadcast(d.channel, post, config);
             match (wants, d.broadcast_state) {
                 (true, None) if d.state != State::Published => {
                     d.broadcast_state = Some(BroadcastState::Wanted)
@@ -393,8 +393,7 @@ fn align_deliveries(
             if !existing.iter().any(|d| d.channel == channel) {
                 let (due_at, slotted) = schedule_of(post, record);
                 let id = store.insert_delivery(&record.id, channel, due_at, slotted)?;
-                if channel == Channel::Zalo
-                    && crate::render::zalo::broadcasts(post, config)
+                if crate::channels::wants_broadcast(channel, post, config)
                     && let Some(mut d) = store.delivery(id)?
                 {
                     d.broadcast_state = Some(BroadcastState::Wanted);

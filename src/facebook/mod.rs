@@ -5,4 +5,5 @@ pub mod auth;
 pub mod client;
 pub mod errors;
 pub mod insights;
+pub mod spec;
 pub mod usage;

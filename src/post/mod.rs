@@ -1,13 +1,15 @@
 //! A post: a Markdown file with YAML front matter in `posts_dir`.
 //!
 //! Reading is parse, then validate, then use: [`load`] reads the file ([`source`]), splits it
-//! ([`split`]), parses the front matter ([`front_matter`]), checks every value and image, renders
-//! the post for each of its channels and checks the rendered result against the platform's limits.
-//! It returns every problem it finds, and a [`Post`] only when there is no error.
+//! ([`split`]), parses the front matter ([`front_matter`]) and the Markdown body ([`markdown`]),
+//! and checks every value and image. The platforms' own limits are not known here: a caller
+//! hands them in ([`load_checked`]; `crate::channels::load` hands in every channel's). It returns
+//! every problem it finds, and a [`Post`] only when there is no error.
 
 pub mod discover;
 pub mod front_matter;
 pub mod images;
+pub mod markdown;
 pub mod publish_at;
 pub mod source;
 pub mod split;
@@ -18,7 +20,6 @@ use crate::channel::Channel;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::i18n::tr;
-use crate::render::markdown::{self, Document};
 use crate::text::LineIndex;
 
 pub use images::{Image, ImageFormat, LocalImage};
@@ -26,6 +27,7 @@ pub use publish_at::PublishAt;
 
 use front_matter::{At, FrontMatter};
 use images::UsedBy;
+use markdown::Document;
 
 /// A validated post, ready to render.
 #[derive(Clone, Debug)]
@@ -87,17 +89,39 @@ pub struct Loaded {
     pub problems: Vec<Problem>,
 }
 
-/// Reads and validates the post at `path`.
+/// What a caller adds to reading a post: the limits of the channels the post goes to, checked
+/// on the post as built (even one with errors, so that every problem is found at once), with
+/// the front matter to point at. `post` knows no platform; `crate::channels::check` is the one
+/// loa hands in.
+pub type ChannelChecks<'a> = &'a dyn Fn(&Post, &FrontMatter, &mut Vec<Diagnostic>);
+
+/// Reads and validates the post at `path`, without any channel's limits (see [`load_checked`]).
 pub fn load(path: &Path, config: &Config) -> Loaded {
+    load_checked(path, config, &|_, _, _| {})
+}
+
+/// Reads and validates the post at `path`, adding the problems `checks` finds.
+pub fn load_checked(path: &Path, config: &Config, checks: ChannelChecks<'_>) -> Loaded {
     match source::read_post_bytes(path) {
-        Ok(bytes) => load_bytes(path, &bytes, config),
+        Ok(bytes) => load_bytes_checked(path, &bytes, config, checks),
         Err(d) => finish(path, None, vec![d]),
     }
 }
 
-/// Validates a post whose file content is `bytes`; `path` names it and anchors its images.
+/// Validates a post whose file content is `bytes`, without any channel's limits; `path` names
+/// it and anchors its images.
 pub fn load_bytes(path: &Path, bytes: &[u8], config: &Config) -> Loaded {
-    match from_bytes(path, bytes, config) {
+    load_bytes_checked(path, bytes, config, &|_, _, _| {})
+}
+
+/// [`load_bytes`], adding the problems `checks` finds.
+pub fn load_bytes_checked(
+    path: &Path,
+    bytes: &[u8],
+    config: &Config,
+    checks: ChannelChecks<'_>,
+) -> Loaded {
+    match from_bytes(path, bytes, config, checks) {
         Ok((post, diags)) => finish(path, Some(post), diags),
         Err(diags) => finish(path, None, diags),
     }
@@ -116,6 +140,7 @@ fn from_bytes(
     path: &Path,
     bytes: &[u8],
     config: &Config,
+    checks: ChannelChecks<'_>,
 ) -> Result<(Post, Vec<Diagnostic>), Vec<Diagnostic>> {
     let text = source::decode(bytes).map_err(|d| vec![d])?;
     let parts = split::split(&text).map_err(|d| vec![d])?;
@@ -123,12 +148,7 @@ fn from_bytes(
         front_matter::parse(parts.front_matter, parts.front_matter_line).map_err(|d| vec![d])?;
     let mut diags = Vec::new();
     let post = build(path, &fm, parts.body, parts.body_line, config, &mut diags);
-    for channel in &post.channels {
-        match channel {
-            Channel::Facebook => crate::render::facebook::check(&post, &fm, &mut diags),
-            Channel::Zalo => crate::render::zalo::check(&post, &fm, config, &mut diags),
-        }
-    }
+    checks(&post, &fm, &mut diags);
     Ok((post, diags))
 }
 

@@ -66,46 +66,6 @@ fn all_problems_come_at_once_in_line_order() {
 }
 
 #[test]
-fn zalo_limits_point_at_the_front_matter() {
-    let long = "Tin ".repeat(40);
-    let l = read(&format!(
-        "---\ntitle: \"{long}\"\nzalo:\n  description: \"{}\"\n---\nBody\n",
-        "mô tả ".repeat(60)
-    ));
-    let p = places(&l);
-    assert_eq!(
-        p,
-        vec![(2, 8, "Error".into()), (4, 16, "Error".into())],
-        "{:#?}",
-        l.problems
-    );
-    // A shorter Zalo title fixes the first.
-    let l = read(&format!(
-        "---\ntitle: \"{long}\"\nzalo: {{ title: \"Tin ngắn\" }}\n---\nBody\n"
-    ));
-    assert!(l.problems.is_empty(), "{:#?}", l.problems);
-}
-
-#[test]
-fn long_titles_warn_before_they_fail() {
-    let l = read(&format!("---\ntitle: \"{}\"\n---\nBody\n", "a".repeat(145)));
-    assert_eq!(places(&l), vec![(2, 8, "Warning".into())]);
-    assert!(l.post.is_some(), "a warning does not stop the post");
-}
-
-#[test]
-fn derived_description_is_cut_near_250_on_a_word() {
-    let para = "Người dân xã Thanh Kỳ ".repeat(30);
-    let l = read(&format!("---\ntitle: x\n---\n{para}\n"));
-    let post = l.post.unwrap();
-    let article = crate::render::zalo::render(&post, &config());
-    let n = crate::text::char_len(&article.description);
-    assert!((230..=251).contains(&n), "{n}: {}", article.description);
-    assert!(article.description.ends_with('…'));
-    assert!(!article.description.ends_with(" …"));
-}
-
-#[test]
 fn a_local_image_on_zalo_needs_a_public_url() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.png"), b"\x89PNG\r\n\x1a\n0000").unwrap();
@@ -160,19 +120,4 @@ fn disabled_channels_warn_and_drafts_read() {
 fn check_lines_survive_windows_line_endings() {
     let l = read("\u{feff}---\r\ntitle: x\r\nchannels: [myspace]\r\n---\r\nBody\r\n");
     assert_eq!(places(&l), vec![(3, 11, "Error".into())]);
-}
-
-#[test]
-fn facebook_text_over_its_limit_is_refused() {
-    let body = "Bà con thân mến. ".repeat(4_000);
-    let l = read(&format!(
-        "---\ntitle: x\nchannels: [facebook]\n---\n{body}\n"
-    ));
-    assert_eq!(
-        places(&l),
-        vec![(1, 1, "Error".into())],
-        "{:#?}",
-        l.problems
-    );
-    assert!(l.problems[0].diagnostic.message.contains("63206"));
 }

@@ -8,11 +8,8 @@
 use std::path::PathBuf;
 
 use crate::config::Config;
-use crate::diagnostic::Diagnostic;
-use crate::i18n::tr;
-use crate::post::front_matter::FrontMatter;
+use crate::post::markdown::{Block, Document, Inline, is_safe_link};
 use crate::post::{Image, Post};
-use crate::render::markdown::{Block, Document, Inline, is_safe_link};
 use crate::render::request::{Body, Part, Request};
 
 /// What loa publishes on Facebook for one post.
@@ -75,41 +72,6 @@ pub fn render(post: &Post) -> FacebookPost {
 
 /// Facebook's reported limit on a post's text, in characters.
 pub const MESSAGE_MAX: usize = 63_206;
-
-/// Checks what Facebook-specific rules `post` breaks.
-pub fn check(post: &Post, fm: &FrontMatter, diags: &mut Vec<Diagnostic>) {
-    let n = crate::text::char_len(&render(post).message);
-    if n > MESSAGE_MAX {
-        diags.push(
-            Diagnostic::error(
-                1,
-                1,
-                tr(
-                    format!(
-                        "the Facebook text is {n} characters; Facebook takes at most {MESSAGE_MAX}"
-                    ),
-                    format!("nội dung Facebook dài {n} ký tự; Facebook nhận tối đa {MESSAGE_MAX}"),
-                ),
-            )
-            .fix(tr(
-                "split the post in two, or publish this one on Zalo only: channels: [zalo]",
-                "tách thành hai bài, hoặc chỉ đăng lên Zalo: channels: [zalo]",
-            )),
-        );
-    }
-    if let Some(l) = &fm.facebook_link
-        && !photos(post).is_empty()
-    {
-        diags.push(Diagnostic::warning(
-            l.line,
-            l.col,
-            tr(
-                "a Facebook post with photos cannot have a link preview; the link is added to the text instead",
-                "bài Facebook có ảnh không hiện được khung xem trước liên kết; liên kết sẽ được thêm vào nội dung",
-            ),
-        ));
-    }
-}
 
 fn photos(post: &Post) -> Vec<Photo> {
     let mut out: Vec<Photo> = Vec::new();

@@ -4,6 +4,9 @@
 //! is sent.
 
 pub mod facebook;
-pub mod markdown;
 pub mod request;
 pub mod zalo;
+
+/// Parsing Markdown is part of reading a post ([`crate::post::markdown`]); this path stays for
+/// callers that render a bare body.
+pub use crate::post::markdown;

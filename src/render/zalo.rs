@@ -7,14 +7,11 @@
 use pulldown_cmark_escape::escape_html;
 use serde::Serialize;
 
-use crate::config::{Config, ZALO_AUTHOR_MAX};
-use crate::diagnostic::Diagnostic;
-use crate::i18n::tr;
-use crate::post::front_matter::FrontMatter;
+use crate::config::Config;
+use crate::post::markdown::{Block, Document, Inline, first_paragraph, is_safe_link};
 use crate::post::{Image, Post};
-use crate::render::markdown::{Block, Document, Inline, first_paragraph, is_safe_link};
 use crate::render::request::{Body, Request};
-use crate::text::{char_len, truncate_at_word};
+use crate::text::truncate_at_word;
 
 /// Zalo rejects a title over 150 characters.
 pub const TITLE_MAX: usize = 150;
@@ -151,83 +148,6 @@ pub fn broadcast_body(id: &str) -> serde_json::Value {
             "elements": [{ "media_type": "article", "attachment_id": id }]
         }}}
     })
-}
-
-/// Checks the article against Zalo's limits, pointing at the front-matter line to change.
-pub fn check(post: &Post, fm: &FrontMatter, config: &Config, diags: &mut Vec<Diagnostic>) {
-    let article = render(post, config);
-    let title_at = fm
-        .zalo_title
-        .as_ref()
-        .or(fm.title.as_ref())
-        .map_or((1, 1), |a| (a.line, a.col));
-    let n = char_len(&article.title);
-    let shorter = tr(
-        "shorten the title, or add a shorter one for Zalo: zalo: { title: \"…\" }",
-        "rút gọn tiêu đề, hoặc thêm tiêu đề ngắn cho Zalo: zalo: { title: \"…\" }",
-    );
-    if n > TITLE_MAX {
-        diags.push(
-            Diagnostic::error(
-                title_at.0,
-                title_at.1,
-                tr(
-                    format!("the title is {n} characters; Zalo allows at most {TITLE_MAX}"),
-                    format!("tiêu đề dài {n} ký tự; Zalo cho tối đa {TITLE_MAX}"),
-                ),
-            )
-            .fix(shorter),
-        );
-    } else if n > TITLE_WARN {
-        diags.push(Diagnostic::warning(title_at.0, title_at.1, tr(format!("the title is {n} characters; Zalo has refused titles this long (limit {TITLE_MAX})"), format!("tiêu đề dài {n} ký tự; Zalo từng từ chối tiêu đề dài như vậy (giới hạn {TITLE_MAX})"))).fix(shorter));
-    }
-    if let Some(d) = &fm.zalo_description {
-        let n = char_len(d.value.trim());
-        if n > DESCRIPTION_MAX {
-            diags.push(Diagnostic::error(d.line, d.col, tr(format!("zalo.description is {n} characters; Zalo allows at most {DESCRIPTION_MAX}"), format!("zalo.description dài {n} ký tự; Zalo cho tối đa {DESCRIPTION_MAX}"))).fix(tr(format!("shorten it to under {DESCRIPTION_CUT}"), format!("rút gọn dưới {DESCRIPTION_CUT} ký tự"))));
-        } else if n > DESCRIPTION_CUT {
-            diags.push(Diagnostic::warning(d.line, d.col, tr(format!("zalo.description is {n} characters; Zalo has refused descriptions near {DESCRIPTION_MAX}"), format!("zalo.description dài {n} ký tự; Zalo từng từ chối mô tả gần {DESCRIPTION_MAX} ký tự"))).fix(tr(format!("shorten it to under {DESCRIPTION_CUT}"), format!("rút gọn dưới {DESCRIPTION_CUT} ký tự"))));
-        }
-    }
-    let n = char_len(&article.author);
-    if n > ZALO_AUTHOR_MAX {
-        let (line, col) = fm.zalo_author.as_ref().map_or((1, 1), |a| (a.line, a.col));
-        diags.push(Diagnostic::error(
-            line,
-            col,
-            tr(
-                format!("zalo.author is {n} characters; Zalo allows at most {ZALO_AUTHOR_MAX}"),
-                format!("zalo.author dài {n} ký tự; Zalo cho tối đa {ZALO_AUTHOR_MAX}"),
-            ),
-        ));
-    }
-    if article.body.is_empty() {
-        diags.push(
-            Diagnostic::error(
-                1,
-                1,
-                tr(
-                    "the post has nothing to show as a Zalo article (its body is empty)",
-                    "bài không có nội dung để đăng thành bài viết Zalo (phần thân trống)",
-                ),
-            )
-            .fix(tr(
-                "write the text below the front matter, in Markdown",
-                "viết nội dung bên dưới phần đầu, bằng Markdown",
-            )),
-        );
-    }
-    if article.cover.photo_url.is_empty() {
-        let (line, col) = fm
-            .zalo_cover
-            .as_ref()
-            .or(fm.cover.as_ref())
-            .map_or((1, 1), |a| (a.line, a.col));
-        diags.push(Diagnostic::error(line, col, tr("the Zalo article has no cover picture, and Zalo requires one", "bài Zalo chưa có ảnh bìa, Zalo bắt buộc phải có")).fix(tr(
-            "add cover: images/….jpg to the front matter, or set zalo.default_cover_url in the config",
-            "thêm cover: images/….jpg vào phần đầu, hoặc đặt zalo.default_cover_url trong cấu hình",
-        )));
-    }
 }
 
 fn zalo_title(post: &Post) -> &str {

@@ -1,5 +1,5 @@
-//! The post body as a small document tree, built once from pulldown-cmark's events and shared
-//! by both renderers.
+//! The post body as a small document tree, built once from pulldown-cmark's events when the
+//! post is read, and shared by both renderers.
 //!
 //! Neither platform takes Markdown: Facebook shows plain text, Zalo a restricted HTML. Walking a
 //! tree is simpler and safer than re-walking raw events in each renderer. Raw HTML never enters
