@@ -18,6 +18,9 @@ use crate::config::Config;
 use crate::engine::{Clock, Engine};
 use crate::publisher::Publisher;
 
+/// An enabled channel loa cannot send to now, and why (the registry's; kept here for its users).
+pub use crate::channels::Unavailable;
+
 /// The file other loa commands touch after changing the queue, so a running service looks again.
 pub const WAKE_FILE: &str = "wake";
 
@@ -160,26 +163,6 @@ pub fn poke(data_dir: &Path) {
     let _ = std::fs::write(data_dir.join(WAKE_FILE), b"");
 }
 
-/// An enabled channel loa cannot send to now, and why (the registry's; kept here for its users).
-pub use crate::channels::Unavailable;
-
-/// The platform clients for the config's enabled channels, and the enabled channels that
-/// cannot be served now: [`crate::channels::build`] with the environment's secrets, without the
-/// token manager (a process that refreshes tokens keeps the whole [`Channels`]).
-pub fn clients(config: &Config, clock: &Clock) -> (Vec<Arc<dyn Publisher>>, Vec<Unavailable>) {
-    let channels = crate::channels::build(config, clock, &Secrets::from_env());
-    (channels.publishers, channels.unavailable)
-}
-
-/// A Zalo token manager for this config, from the environment: for `loa auth zalo`, which sends
-/// nothing else. `loa run` uses the one [`crate::channels::build`] made for its client.
-pub fn zalo_auth(
-    config: &Config,
-    clock: &Clock,
-) -> Result<Arc<crate::zalo::oauth::ZaloAuth>, String> {
-    crate::zalo::spec::auth(config, clock, &Secrets::from_env())
-}
-
 /// Records the Zalo tokens' expiry and warnings for `loa status`.
 async fn record_zalo_tokens(engine: &Engine, auth: &crate::zalo::oauth::ZaloAuth) {
     let auth = auth.clone();
@@ -199,15 +182,10 @@ async fn record_zalo_tokens(engine: &Engine, auth: &crate::zalo::oauth::ZaloAuth
         .await;
 }
 
-/// The Page token: `LOA_FACEBOOK_PAGE_TOKEN`, else the one `loa auth facebook` stored for this Page.
-pub fn facebook_token(config: &Config) -> Option<secrecy::SecretString> {
-    crate::facebook::spec::page_token(config, &Secrets::from_env())
-}
-
 /// Asks Facebook about the Page token at start-up: when it expires, what it lacks. Problems are
 /// logged and shown by `status`; a dead token puts the channel in `needs_reauth`.
 async fn check_facebook_token(engine: &Engine, config: &Config) {
-    let Some(token) = facebook_token(config) else {
+    let Some(token) = crate::facebook::spec::page_token(config, &Secrets::from_env()) else {
         return;
     };
     let http = crate::facebook::client::http_client_for(&config.facebook.graph_url);
