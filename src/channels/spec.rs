@@ -13,7 +13,9 @@ use crate::zalo::oauth::ZaloAuth;
 
 use super::Secrets;
 
-/// One platform, as the rest of loa sees it before and around its client.
+/// One platform, as the rest of loa sees it before and around its client. (When the platform
+/// can hold a post for later is the client's to say, `Publisher::native_window`: it depends on
+/// the client's settings, and the engine asks the client it sends through.)
 pub trait ChannelSpec: Sync {
     /// Which channel this is.
     fn channel(&self) -> Channel;
