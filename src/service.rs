@@ -508,6 +508,48 @@ mod tests {
         let _ = other.wait();
     }
 
+    /// `loa run` builds its channels once: the token manager the refresh job keeps fresh is the
+    /// Zalo client's own, not a second one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_refresh_job_shares_the_zalo_clients_token_manager() {
+        let dir = tempfile::tempdir().unwrap();
+        // Nothing listens on port 9: a refresh that came due would fail at once, sending nothing.
+        let mut config = Config::parse(
+            "language = \"en\"\n[zalo]\napp_id = \"2\"\nopenapi_url = \"http://127.0.0.1:9\"\noauth_url = \"http://127.0.0.1:9\"\n",
+        )
+        .unwrap();
+        config.posts_dir = dir.path().join("posts");
+        config.data_dir = dir.path().join("data");
+        let secrets = Secrets::given([
+            ("LOA_ZALO_APP_SECRET", "app-secret".to_string()),
+            ("LOA_ZALO_REFRESH_TOKEN", "refresh-0".to_string()),
+        ]);
+        let channels = crate::channels::build(&config, &Clock::system(), &secrets);
+        let auth = channels.zalo_auth.clone().expect("Zalo is served");
+        assert_eq!(channels.publishers.len(), 1);
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = {
+            let (auth, seen) = (auth.clone(), seen.clone());
+            async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let n = Arc::strong_count(&auth);
+                seen.store(n, std::sync::atomic::Ordering::SeqCst);
+            }
+        };
+        let data_dir = config.data_dir.clone();
+        serve_channels(config, channels, false, stop, |_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            crate::zalo::spec::built::count(&data_dir),
+            1,
+            "the service made no second token manager"
+        );
+        // While the service ran, the registry's manager was held by this test (twice), the
+        // client, and the service (for its refresh job).
+        assert!(seen.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+    }
+
     #[test]
     fn noise_does_not_trigger_a_rescan() {
         let data = Path::new("/srv/loa/data");

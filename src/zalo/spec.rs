@@ -64,6 +64,8 @@ impl ChannelSpec for Zalo {
 /// store seeded from `LOA_ZALO_REFRESH_TOKEN` when it is empty. The registry builds the one of
 /// `loa run`; `loa auth zalo` builds its own.
 pub fn auth(config: &Config, clock: &Clock, secrets: &Secrets) -> Result<Arc<ZaloAuth>, String> {
+    #[cfg(test)]
+    built::note(&config.data_dir);
     let secret = secrets.get(APP_SECRET_ENV).ok_or_else(|| {
         tr(
             "no app secret: set LOA_ZALO_APP_SECRET (developers.zalo.me → your app → the app secret)",
@@ -86,6 +88,30 @@ pub fn auth(config: &Config, clock: &Clock, secrets: &Secrets) -> Result<Arc<Zal
         }
     }
     Ok(Arc::new(auth))
+}
+
+/// How many times a token manager was asked for, per data folder, so tests can hold a process
+/// to one.
+#[cfg(test)]
+pub(crate) mod built {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static MADE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    /// A manager was asked for `data_dir`.
+    pub(crate) fn note(data_dir: &Path) {
+        MADE.lock().unwrap().push(data_dir.to_path_buf());
+    }
+
+    /// How many managers were asked for `data_dir`.
+    pub(crate) fn count(data_dir: &Path) -> usize {
+        MADE.lock()
+            .unwrap()
+            .iter()
+            .filter(|d| *d == data_dir)
+            .count()
+    }
 }
 
 /// Why Zalo cannot be used now, if it cannot: no token at all, or one Zalo refused.
