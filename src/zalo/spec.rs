@@ -90,30 +90,6 @@ pub fn auth(config: &Config, clock: &Clock, secrets: &Secrets) -> Result<Arc<Zal
     Ok(Arc::new(auth))
 }
 
-/// How many times a token manager was asked for, per data folder, so tests can hold a process
-/// to one.
-#[cfg(test)]
-pub(crate) mod built {
-    use std::path::{Path, PathBuf};
-    use std::sync::Mutex;
-
-    static MADE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-    /// A manager was asked for `data_dir`.
-    pub(crate) fn note(data_dir: &Path) {
-        MADE.lock().unwrap().push(data_dir.to_path_buf());
-    }
-
-    /// How many managers were asked for `data_dir`.
-    pub(crate) fn count(data_dir: &Path) -> usize {
-        MADE.lock()
-            .unwrap()
-            .iter()
-            .filter(|d| *d == data_dir)
-            .count()
-    }
-}
-
 /// Why Zalo cannot be used now, if it cannot: no token at all, or one Zalo refused.
 pub fn blocker(auth: &ZaloAuth) -> Option<String> {
     let status = auth.status();
@@ -204,5 +180,29 @@ fn check(post: &Post, fm: &FrontMatter, config: &Config, diags: &mut Vec<Diagnos
             "add cover: images/….jpg to the front matter, or set zalo.default_cover_url in the config",
             "thêm cover: images/….jpg vào phần đầu, hoặc đặt zalo.default_cover_url trong cấu hình",
         )));
+    }
+}
+
+/// How many times a token manager was asked for, per data folder, so tests can hold a process
+/// to one.
+#[cfg(test)]
+pub(crate) mod built {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static MADE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    /// A manager was asked for `data_dir`.
+    pub(crate) fn note(data_dir: &Path) {
+        MADE.lock().unwrap().push(data_dir.to_path_buf());
+    }
+
+    /// How many managers were asked for `data_dir`.
+    pub(crate) fn count(data_dir: &Path) -> usize {
+        MADE.lock()
+            .unwrap()
+            .iter()
+            .filter(|d| *d == data_dir)
+            .count()
     }
 }
