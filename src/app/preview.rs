@@ -91,3 +91,72 @@ fn queued_slots(post: &Post, config: &Config) -> BTreeMap<Channel, Option<DateTi
         _ => BTreeMap::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn world(front: &str) -> (tempfile::TempDir, Config, Post) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::parse(
+            "language = \"en\"\n[schedule]\nslots = [\"Tue 07:00\", \"Thu 07:00\"]\n[facebook]\npage_id = \"1\"\n",
+        )
+        .unwrap();
+        config.posts_dir = dir.path().join("posts");
+        config.data_dir = dir.path().join("data");
+        std::fs::create_dir_all(&config.posts_dir).unwrap();
+        let file = config.posts_dir.join("a.md");
+        std::fs::write(&file, format!("---\n{front}\n---\nx\n")).unwrap();
+        let post = crate::post::load(&file, &config).post.unwrap();
+        (dir, config, post)
+    }
+
+    #[test]
+    fn the_post_time_now_or_asked_time_decides() {
+        // Thursday 2026-12-03 10:00 in Vietnam.
+        let now = at("2026-12-03T10:00:00+07:00");
+        let (_d, config, post) = world("title: A\npublish_at: 05/12/2026 08:00");
+        let t = timing(&post, &config, now, None);
+        assert_eq!(
+            t.due[&Channel::Facebook],
+            (Some(at("2026-12-05T08:00:00+07:00")), DueFrom::PublishAt)
+        );
+        let asked = at("2026-12-24T07:00:00+07:00");
+        let t = timing(&post, &config, now, Some(asked));
+        assert_eq!(t.due[&Channel::Facebook], (Some(asked), DueFrom::Asked));
+        let (_d, config, post) = world("title: A\npublish_at: now");
+        let t = timing(&post, &config, now, None);
+        assert_eq!(t.due[&Channel::Facebook], (Some(now), DueFrom::Now));
+    }
+
+    #[test]
+    fn a_slotted_post_shows_its_queued_slot_else_the_next_free_one() {
+        let now = at("2026-12-03T10:00:00+07:00");
+        let (_d, config, post) = world("title: A");
+        // Not queued yet (no store): the next Tue/Thu 07:00 after now.
+        let t = timing(&post, &config, now, None);
+        assert_eq!(
+            t.due[&Channel::Facebook],
+            (Some(at("2026-12-08T07:00:00+07:00")), DueFrom::NextSlot)
+        );
+        // Queued: the slot the queue gave it (here another one, as if Tuesday were taken).
+        let mut store = crate::engine::open_store(&config.data_dir).unwrap();
+        crate::engine::sync::sync(&mut store, &config, now).unwrap();
+        store
+            .amend_all(|d| {
+                d.due_at = Some(at("2026-12-10T07:00:00+07:00"));
+                true
+            })
+            .unwrap();
+        drop(store);
+        let t = timing(&post, &config, now, None);
+        assert_eq!(
+            t.due[&Channel::Facebook],
+            (Some(at("2026-12-10T07:00:00+07:00")), DueFrom::Slot)
+        );
+    }
+}
