@@ -383,6 +383,7 @@ pub fn http_client_for(graph_url: &str) -> reqwest::Client {
 fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("loa/", env!("CARGO_PKG_VERSION")))
+        // Real time, not the clock's: the network answers at its own pace, even in the demo.
         .connect_timeout(Duration::from_secs(10))
         // Photo uploads from a slow office line can take a while.
         .timeout(Duration::from_secs(120))
