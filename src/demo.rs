@@ -97,6 +97,7 @@ pub async fn run(
     // demo is a simulation, and the samples carry fixed dates.
     let start = DateTime::parse_from_rfc3339(DEMO_START)
         .map(|t| t.with_timezone(&Utc))
+        // Only the clock's starting point (DEMO_START is a constant that parses): not a reading.
         .unwrap_or_else(|_| Utc::now());
     let clock = Clock::compressed(start, SPEED);
     let faults = Faults {
@@ -156,6 +157,7 @@ pub async fn run(
     let running = tokio::spawn(engine.clone().run(async {
         let _ = stopped.await;
     }));
+    // The time limit and the screen's refresh are for the person watching: real time.
     let began = Instant::now();
     let mut seen: BTreeMap<(String, Channel), String> = BTreeMap::new();
     loop {

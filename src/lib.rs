@@ -7,6 +7,7 @@ pub mod app;
 pub mod channel;
 pub mod channels;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod diagnostic;

@@ -24,7 +24,8 @@ pub use crate::channels::Unavailable;
 /// The file other loa commands touch after changing the queue, so a running service looks again.
 pub const WAKE_FILE: &str = "wake";
 
-/// How long a file must be quiet before loa reads it: editors save in several steps.
+/// How long a file must be quiet before loa reads it: editors save in several steps. Real time,
+/// not the clock's: it is the editor's pace that it waits out.
 const DEBOUNCE: Duration = Duration::from_millis(700);
 
 /// Why the service could not start or went wrong.
@@ -201,7 +202,7 @@ async fn check_facebook_token(engine: &Engine, config: &Config) {
             return;
         }
     };
-    let problems = info.problems(&config.facebook.page_id);
+    let problems = info.problems_at(&config.facebook.page_id, engine.clock().now());
     for p in &problems {
         tracing::warn!(problem = %p, "Facebook token");
     }
@@ -269,11 +270,12 @@ pub async fn serve_channels(
     let posts_dir = config.posts_dir.clone();
     let tz = config.timezone;
     let serves_facebook = publishers.iter().any(|p| p.channel() == Channel::Facebook);
+    let clock = Clock::system();
     let engine = Arc::new(Engine::new(
         store,
         config.clone(),
         publishers,
-        Clock::system(),
+        clock.clone(),
     ));
     on_start(engine.clone());
     if serves_facebook {
@@ -396,6 +398,7 @@ async fn periodic_jobs(
 ) -> Result<tokio_cron_scheduler::JobScheduler, ServiceError> {
     use tokio_cron_scheduler::{Job, JobScheduler};
     let start = |e: tokio_cron_scheduler::JobSchedulerError| ServiceError::Start(e.to_string());
+    // The cron runs on the system's wall time, which is the service's clock (`Clock::system`).
     let scheduler = JobScheduler::new().await.map_err(start)?;
     let bookkeeper = engine.clone();
     let job = Job::new_async_tz("0 0 * * * *", tz, move |_id, _lock| {
@@ -500,6 +503,7 @@ mod tests {
             .args(["-c", "sleep 30; :", "run"])
             .spawn()
             .unwrap();
+        // Real time: the shell is another process.
         std::thread::sleep(std::time::Duration::from_millis(100));
         assert!(other.try_wait().unwrap().is_none());
         std::fs::write(&file, format!("{}\n", other.id())).unwrap();

@@ -800,6 +800,7 @@ mod tests {
                 })
                 .unwrap()
         });
+        // Real time: the waiter is a thread blocked on the file lock.
         std::thread::sleep(std::time::Duration::from_millis(100));
         lock.tokens_mut().zalo = Some(ZaloTokens {
             refresh_token: Some("RT2".into()),

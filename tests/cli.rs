@@ -300,3 +300,47 @@ fn run_once_syncs_and_exits() {
         "json logs: {first_log}"
     );
 }
+
+#[test]
+fn preview_at_a_time_it_cannot_read_says_how_to_write_it() {
+    let out = loa()
+        .args([
+            "preview",
+            "posts/2026-12-01-chuyen-doi-so-la-gi.md",
+            "--at",
+            "12/31/2026 07:00",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("--at: "), "{err}");
+    assert!(
+        err.contains("31/12/2026 07:00"),
+        "the fix shows the form: {err}"
+    );
+}
+
+#[test]
+fn preview_json_names_each_channels_time() {
+    let out = loa()
+        .args([
+            "preview",
+            "posts/2026-12-01-chuyen-doi-so-la-gi.md",
+            "--format",
+            "json",
+            "--at",
+            "24/12/2030 07:00",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for channel in ["facebook", "zalo"] {
+        assert_eq!(
+            doc["channels"][channel]["due_at"], "2030-12-24T07:00:00+07:00",
+            "{doc}"
+        );
+        assert_eq!(doc["channels"][channel]["due_from"], "asked");
+    }
+}

@@ -200,7 +200,7 @@ fn local_images_map_to_public_urls_and_upload_files() {
         "{:?}",
         fb.photos
     );
-    let requests = facebook::requests(&fb, &config);
+    let requests = facebook::requests(&fb, &config, None);
     assert_eq!(requests.len(), 1);
     assert!(requests[0].path.ends_with("/photos"));
     let article = zalo::render(&post, &config);

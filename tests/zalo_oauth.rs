@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use loa::engine::clock::Clock;
+use loa::clock::Clock;
 use loa::token_store::{TokenStore, ZaloTokens};
 use loa::zalo::oauth::{AuthError, REFRESH_TOKEN_ENV, ZaloAuth};
 use secrecy::{ExposeSecret, SecretString};
@@ -487,12 +487,68 @@ async fn a_lost_reply_is_retried_once_with_the_same_refresh_token() {
         .mount(&server)
         .await;
 
+    let began = std::time::Instant::now();
     let token = auth(&server, dir.path()).access_token().await.unwrap();
+    // The pause before the retry: a second on the system clock.
+    assert!(began.elapsed() >= Duration::from_secs(1));
     assert_eq!(token.expose_secret(), AT2);
     assert_eq!(refresh_tokens_sent(&server).await, [RT1, RT1]);
     let z = stored(dir.path());
     assert_eq!(secret_of(&z.refresh_token), Some(RT2));
     assert!(z.needs_reauth.is_none());
+}
+
+/// The demo's compressed clock compresses the token manager's waits too: the pause before the
+/// retry after a lost reply (a second of the clock's time) passes in a fraction of a real second.
+#[tokio::test]
+async fn the_pause_before_the_retry_is_on_the_token_managers_clock() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let start = DateTime::parse_from_rfc3339(loa::demo::DEMO_START)
+        .unwrap()
+        .with_timezone(&Utc);
+    let clock = Clock::compressed(start, loa::demo::SPEED);
+    put(
+        dir.path(),
+        ZaloTokens {
+            access_expires_at: Some(start - TimeDelta::hours(1)),
+            refresh_issued_at: Some(start - TimeDelta::hours(26)),
+            ..expired_pair()
+        },
+    );
+    refresh_with(RT1)
+        .respond_with(ResponseTemplate::new(500).set_body_string("Internal Server Error"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    refresh_with(RT1)
+        .respond_with(granted(AT2, RT2, json!(90000)))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let auth = ZaloAuth::new(
+        client(),
+        &server.uri(),
+        APP_ID,
+        SecretString::from(APP_SECRET),
+        TokenStore::new(dir.path()),
+        clock.clone(),
+    );
+
+    let began = std::time::Instant::now();
+    let token = auth.access_token().await.unwrap();
+    let real = began.elapsed();
+    assert_eq!(token.expose_secret(), AT2);
+    assert_eq!(refresh_tokens_sent(&server).await, [RT1, RT1]);
+    // The whole refresh, both calls included, took less real time than the pause alone takes
+    // on the system clock (see the test above)…
+    assert!(real < Duration::from_secs(1), "took {real:?}");
+    // …and the new pair is dated on the same clock.
+    let expires = stored(dir.path()).access_expires_at.unwrap();
+    assert!(
+        expires > start + TimeDelta::hours(25) && expires <= clock.now() + TimeDelta::hours(25)
+    );
 }
 
 #[tokio::test]

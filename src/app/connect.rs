@@ -128,7 +128,8 @@ pub async fn facebook(
     let long = auth::exchange_user_token(&http, &base, &app.id, &app.secret, &user_token).await?;
     let page = auth::find_page_token(&http, &base, &long.token, &config.facebook.page_id).await?;
     let store = TokenStore::new(&config.data_dir);
-    let now = chrono::Utc::now();
+    // `loa auth` is a one-off command in the real world: the system clock.
+    let now = crate::clock::Clock::system().now();
     // Blocks while another loa holds the token store's lock (a Zalo refresh): brief, and this
     // command has nothing else to do meanwhile.
     store.update(|t| {

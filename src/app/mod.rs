@@ -7,6 +7,7 @@
 //! service runs is asked with [`crate::service::running`], which only reads.
 
 pub mod connect;
+pub mod preview;
 pub mod queue;
 pub mod status;
 

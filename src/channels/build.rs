@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::engine::Clock;
 use crate::publisher::Publisher;
 use crate::zalo::oauth::ZaloAuth;
 

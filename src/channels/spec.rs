@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use crate::channel::Channel;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
-use crate::engine::Clock;
 use crate::post::Post;
 use crate::post::front_matter::FrontMatter;
 use crate::publisher::Publisher;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
-use crate::engine::Clock;
+use crate::clock::Clock;
 
 fn config() -> Config {
     Config::parse(

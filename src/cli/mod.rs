@@ -53,6 +53,10 @@ pub enum Command {
         /// `text` for reading, `json` for the exact request payloads.
         #[arg(long, value_enum, default_value_t = PreviewFormat::Text)]
         format: PreviewFormat,
+        /// Show what would be sent if the post went out at this time (`15/12/2026 07:00`),
+        /// instead of its own time or slot.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
     },
     /// The service: watch the posts folder, schedule, publish, retry. Stops on Ctrl+C / SIGTERM.
     Run {
@@ -230,7 +234,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     };
     let result = match cli.command {
         Command::Check { paths } => check::run(&config, &cli.config, &paths, out, err),
-        Command::Preview { file, format } => preview::run(&config, &file, format, out, err),
+        Command::Preview { file, format, at } => {
+            preview::run(&config, &file, format, at.as_deref(), out, err)
+        }
         Command::Run { once } => run::run(config, once, err),
         Command::Status { json } => status::run(config, json, out, err),
         Command::Retry {

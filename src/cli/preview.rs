@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
+use crate::app::preview::{DueFrom, Timing};
 use crate::channel::Channel;
 use crate::cli::PreviewFormat;
 use crate::config::Config;
@@ -17,9 +18,25 @@ pub fn run(
     config: &Config,
     file: &Path,
     format: PreviewFormat,
+    at: Option<&str>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
+    let at = match at.map(|s| post::publish_at::parse_publish_at(s, config.timezone)) {
+        None => None,
+        Some(Ok(PublishAt::At(t))) => Some(t.with_timezone(&chrono::Utc)),
+        Some(Ok(PublishAt::Now)) => Some(chrono::Utc::now()),
+        Some(Err(e)) => {
+            writeln!(
+                err,
+                "--at: {} — {}: {}",
+                e.message,
+                tr("fix", "cách sửa"),
+                e.fix
+            )?;
+            return Ok(2);
+        }
+    };
     let loaded = crate::channels::load(file, config);
     for p in &loaded.problems {
         writeln!(err, "{p}")?;
@@ -35,31 +52,56 @@ pub fn run(
         )?;
         return Ok(1);
     };
+    let timing = crate::app::preview::timing(&post, config, chrono::Utc::now(), at);
     match format {
         PreviewFormat::Json => {
-            let doc = json_preview(&post, config);
+            let doc = json_preview(&post, config, &timing);
             writeln!(
                 out,
                 "{}",
                 serde_json::to_string_pretty(&doc).unwrap_or_default()
             )?;
         }
-        PreviewFormat::Text => text_preview(&post, config, out)?,
+        PreviewFormat::Text => text_preview(&post, config, &timing, out)?,
     }
     Ok(0)
 }
 
-/// The JSON document: the post's identity and, per channel, the exact requests.
-pub fn json_preview(post: &Post, config: &Config) -> serde_json::Value {
+/// The JSON document: the post's identity and, per channel, when it goes out and the exact
+/// requests the client will send then (a Zalo article also shows what is sent if Zalo refuses
+/// its cover).
+pub fn json_preview(post: &Post, config: &Config, timing: &Timing) -> serde_json::Value {
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&config.timezone).to_rfc3339();
     let mut channels = serde_json::Map::new();
     for channel in &post.channels {
-        let requests = match channel {
-            Channel::Facebook => facebook::requests(&facebook::render(post), config),
+        let (due, from) = timing
+            .due
+            .get(channel)
+            .copied()
+            .unwrap_or((None, DueFrom::NextSlot));
+        let entry = match channel {
+            Channel::Facebook => {
+                let scheduled = due.and_then(|due| {
+                    facebook::native_time(due, timing.now, config.facebook.native_schedule)
+                });
+                json!({
+                    "due_at": due.map(local),
+                    "due_from": from,
+                    "native_scheduling": scheduled.is_some(),
+                    "requests": facebook::requests(&facebook::render(post), config, scheduled),
+                })
+            }
             Channel::Zalo => {
-                zalo::requests(&zalo::render(post, config), zalo::broadcasts(post, config))
+                let article = zalo::render(post, config);
+                json!({
+                    "due_at": due.map(local),
+                    "due_from": from,
+                    "requests": zalo::requests(&article, zalo::broadcasts(post, config)),
+                    "if_cover_refused": zalo::cover_fallback_requests(&article, config),
+                })
             }
         };
-        channels.insert(channel.name().into(), json!({ "requests": requests }));
+        channels.insert(channel.name().into(), entry);
     }
     json!({
         "file": crate::paths::display(&post.path),
@@ -79,7 +121,12 @@ fn publish_at_json(at: Option<PublishAt>) -> serde_json::Value {
     }
 }
 
-fn text_preview(post: &Post, config: &Config, out: &mut dyn Write) -> io::Result<()> {
+fn text_preview(
+    post: &Post,
+    config: &Config,
+    timing: &Timing,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(
         out,
         "{} — {}",
@@ -132,6 +179,28 @@ fn text_preview(post: &Post, config: &Config, out: &mut dyn Write) -> io::Result
         match channel {
             Channel::Facebook => {
                 writeln!(out, "══ Facebook ══")?;
+                let due = timing.due.get(channel).and_then(|d| d.0);
+                if let Some(at) = due.and_then(|due| {
+                    facebook::native_time(due, timing.now, config.facebook.native_schedule)
+                }) {
+                    let at = at.with_timezone(&config.timezone);
+                    writeln!(
+                        out,
+                        "{}",
+                        tr(
+                            format!(
+                                "Handed to Facebook now, which publishes it itself at {} ({})",
+                                at.format("%Y-%m-%d %H:%M"),
+                                config.timezone.name()
+                            ),
+                            format!(
+                                "Giao cho Facebook ngay, Facebook tự đăng lúc {} ({})",
+                                at.format("%d/%m/%Y %H:%M"),
+                                config.timezone.name()
+                            ),
+                        )
+                    )?;
+                }
                 let fb = facebook::render(post);
                 writeln!(out, "{}", fb.message)?;
                 for photo in &fb.photos {

@@ -5,7 +5,6 @@
 //! platform id is committed as soon as it is known; after an ambiguous answer or a crash, the
 //! platform is asked before anything is created again.
 
-pub mod clock;
 pub mod commands;
 pub mod retry;
 pub mod slots;
@@ -29,7 +28,7 @@ use crate::store::{
     Store, StoreError, Taken, UpdateState,
 };
 
-pub use clock::Clock;
+pub use crate::clock::Clock;
 pub use sync::SyncReport;
 use transitions::ChannelEffect;
 
@@ -426,6 +425,8 @@ impl Engine {
         }
         tracing::info!(in_flight = tasks.len(), "stopping: no new requests");
         let drain = async { while tasks.join_next().await.is_some() {} };
+        // Real time, not the clock's: requests in flight take real time, and whoever stops loa
+        // waits for the drain.
         if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
             .await
             .is_err()

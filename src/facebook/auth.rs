@@ -128,9 +128,10 @@ pub struct TokenInfo {
 
 impl TokenInfo {
     /// Everything that would stop loa from publishing to `expected_page_id` with this token, as
-    /// sentences for the officer. Empty means the token is fine.
+    /// sentences for the officer. Empty means the token is fine. Judged on the system clock; code
+    /// that has a [`Clock`](crate::clock::Clock) calls [`TokenInfo::problems_at`] with it.
     pub fn problems(&self, expected_page_id: &str) -> Vec<String> {
-        self.problems_at(expected_page_id, Utc::now())
+        self.problems_at(expected_page_id, crate::clock::Clock::system().now())
     }
 
     /// [`TokenInfo::problems`] with an explicit "now", so the expiry rule can be tested.

@@ -18,12 +18,10 @@ use crate::facebook::errors::{CallKind, Classified, classify, parse_error, trans
 use crate::facebook::usage::{parse_usage, pause_until};
 use crate::i18n::tr;
 use crate::publisher::{BoxFuture, Job, Outcome, Publisher, Reconciled};
-use crate::render::facebook::{FacebookPost, Photo, render};
+use crate::render::facebook::{FacebookPost, photo_placeholder, render, requests_for};
+use crate::render::request::{Body, Part as RequestPart, Request};
 
-/// Facebook accepts scheduled posts from 10 minutes to (at least) 30 days ahead.
-pub const NATIVE_MIN_LEAD: chrono::Duration = chrono::Duration::minutes(10);
-/// The longest lead loa uses (sources disagree beyond 30 days).
-pub const NATIVE_MAX_LEAD: chrono::Duration = chrono::Duration::days(30);
+pub use crate::render::facebook::{NATIVE_MAX_LEAD, NATIVE_MIN_LEAD};
 
 /// A Graph call's answer: the JSON body, or how the call ended.
 pub(crate) type Answer = Result<Value, Classified>;
@@ -33,6 +31,9 @@ pub struct FacebookChannel {
     http: reqwest::Client,
     /// `{graph_url}/{api_version}`.
     base: String,
+    /// `{graph_url}`, without a trailing slash: rendered request paths start with the version.
+    root: String,
+    api_version: String,
     page_id: String,
     token: SecretString,
     native_schedule: bool,
@@ -54,6 +55,8 @@ impl FacebookChannel {
         FacebookChannel {
             http: http_client_for(graph_url),
             base: format!("{}/{}", graph_url.trim_end_matches('/'), api_version),
+            root: graph_url.trim_end_matches('/').to_string(),
+            api_version: api_version.to_string(),
             page_id: page_id.to_string(),
             token,
             native_schedule,
@@ -188,143 +191,101 @@ impl FacebookChannel {
         self.token.expose_secret().to_string()
     }
 
-    /// The form fields that publish `fb` as a feed post (`attached` photo ids, if any).
-    fn feed_form(
-        &self,
-        fb: &FacebookPost,
-        attached: &[String],
-        scheduled: Option<DateTime<Utc>>,
-    ) -> Vec<(String, String)> {
-        let mut form = vec![("message".to_string(), fb.message.clone())];
-        if let Some(link) = &fb.link {
-            form.push(("link".into(), link.clone()));
-        }
-        for (i, id) in attached.iter().enumerate() {
-            form.push((
-                format!("attached_media[{i}]"),
-                serde_json::json!({ "media_fbid": id }).to_string(),
-            ));
-        }
-        if let Some(at) = scheduled {
-            form.push(("published".into(), "false".into()));
-            form.push(("scheduled_publish_time".into(), at.timestamp().to_string()));
-        }
-        form.push(("access_token".into(), self.token()));
-        form
-    }
-
-    /// Uploads one photo; `published` false keeps it out of the feed until a post attaches it.
-    async fn upload_photo(
-        &self,
-        photo: &Photo,
-        caption: Option<&str>,
-        published: bool,
-        temporary: bool,
-    ) -> Answer {
-        let mut form = Form::new();
-        form = match photo {
-            Photo::File {
-                path, content_type, ..
-            } => {
-                let bytes = match tokio::fs::read(path).await {
-                    Ok(b) => b,
-                    Err(e) => {
-                        return Err(Classified::Outcome(Outcome::Permanent {
-                            message: tr(
-                                format!("cannot read the photo {}: {e}", path.display()),
-                                format!("không đọc được ảnh {}: {e}", path.display()),
-                            ),
-                        }));
-                    }
-                };
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "photo".into());
-                let part = Part::bytes(bytes)
-                    .file_name(name)
-                    .mime_str(content_type)
-                    .map_err(|e| {
-                        Classified::Outcome(Outcome::Permanent {
-                            message: e.to_string(),
-                        })
-                    })?;
-                form.part("source", part)
+    /// Sends one request built by the renderer, adding only the token and putting the ids of
+    /// photos uploaded earlier in place of their stand-ins (`photos`: stand-in → id).
+    async fn send(&self, kind: CallKind, request: &Request, photos: &[(String, String)]) -> Answer {
+        let fill = |text: &str| {
+            photos.iter().fold(text.to_string(), |t, (stand_in, id)| {
+                t.replace(stand_in, id)
+            })
+        };
+        let url = format!("{}{}", self.root, request.path);
+        let builder = match request.method {
+            "DELETE" => self.http.delete(&url),
+            "GET" => self.http.get(&url),
+            _ => self.http.post(&url),
+        };
+        let builder = match &request.body {
+            Body::Form(fields) => {
+                let mut form: Vec<(String, String)> =
+                    fields.iter().map(|(k, v)| (k.clone(), fill(v))).collect();
+                form.push(("access_token".into(), self.token()));
+                builder.form(&form)
             }
-            Photo::Url(url) => form.text("url", url.clone()),
+            Body::Multipart(parts) => {
+                let mut form = Form::new();
+                for (name, part) in parts {
+                    form = match part {
+                        RequestPart::Text(text) => form.text(name.clone(), fill(text)),
+                        RequestPart::File {
+                            path, content_type, ..
+                        } => {
+                            let bytes = match tokio::fs::read(path).await {
+                                Ok(b) => b,
+                                Err(e) => {
+                                    return Err(Classified::Outcome(Outcome::Permanent {
+                                        message: tr(
+                                            format!(
+                                                "cannot read the photo {}: {e}",
+                                                path.display()
+                                            ),
+                                            format!("không đọc được ảnh {}: {e}", path.display()),
+                                        ),
+                                    }));
+                                }
+                            };
+                            let file_name = path
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_else(|| "photo".into());
+                            let part = Part::bytes(bytes)
+                                .file_name(file_name)
+                                .mime_str(content_type)
+                                .map_err(|e| {
+                                    Classified::Outcome(Outcome::Permanent {
+                                        message: e.to_string(),
+                                    })
+                                })?;
+                            form.part(name.clone(), part)
+                        }
+                    };
+                }
+                builder.multipart(form.text("access_token", self.token()))
+            }
+            Body::Json(value) => builder.query(&[("access_token", self.token())]).json(value),
         };
-        if let Some(c) = caption {
-            form = form.text("caption", c.to_string());
-        }
-        if !published {
-            form = form.text("published", "false");
-        }
-        if temporary {
-            form = form.text("temporary", "true");
-        }
-        form = form.text("access_token", self.token());
-        let kind = if published {
-            CallKind::PublishPost
-        } else {
-            CallKind::UnpublishedUpload
-        };
-        self.call(
-            kind,
-            self.http
-                .post(self.url(&format!("{}/photos", self.page_id)))
-                .multipart(form),
-        )
-        .await
+        self.call(kind, builder).await
     }
 
     /// Publishes (or hands to Facebook's scheduler, when `scheduled`) and returns the post id.
+    /// What is sent is exactly what the renderer builds (and `loa preview` shows).
     async fn create(
         &self,
         fb: &FacebookPost,
         scheduled: Option<DateTime<Utc>>,
     ) -> Result<String, Outcome> {
-        let answer = match (fb.photos.as_slice(), scheduled) {
-            ([], _) => {
-                let form = self.feed_form(fb, &[], scheduled);
-                self.call(
-                    CallKind::PublishPost,
-                    self.http
-                        .post(self.url(&format!("{}/feed", self.page_id)))
-                        .form(&form),
-                )
-                .await
-            }
-            ([one], None) => self.upload_photo(one, Some(&fb.message), true, false).await,
-            (photos, _) => {
-                // Uploads are not posts: repeating one is harmless, so they are sent first.
-                let mut ids = Vec::new();
-                for photo in photos {
-                    match self
-                        .upload_photo(photo, None, false, scheduled.is_some())
-                        .await
-                    {
-                        Ok(v) => match v.get("id").and_then(id_of) {
-                            Some(id) => ids.push(id),
-                            None => {
-                                return Err(Outcome::Transient {
-                                    message: "Facebook returned no photo id".into(),
-                                    retry_after: None,
-                                });
-                            }
-                        },
-                        Err(c) => return Err(outcome_of(c)),
-                    }
-                }
-                let form = self.feed_form(fb, &ids, scheduled);
-                self.call(
-                    CallKind::PublishPost,
-                    self.http
-                        .post(self.url(&format!("{}/feed", self.page_id)))
-                        .form(&form),
-                )
-                .await
-            }
+        let requests = requests_for(fb, &self.api_version, &self.page_id, scheduled);
+        let Some((last, uploads)) = requests.split_last() else {
+            return Err(Outcome::Permanent {
+                message: "nothing to send".into(),
+            });
         };
+        // Every request before the last uploads a photo the last one attaches.
+        let mut photos = Vec::new();
+        for (i, upload) in uploads.iter().enumerate() {
+            let v = self
+                .send(CallKind::UnpublishedUpload, upload, &photos)
+                .await
+                .map_err(outcome_of)?;
+            let Some(id) = v.get("id").and_then(id_of) else {
+                return Err(Outcome::Transient {
+                    message: "Facebook returned no photo id".into(),
+                    retry_after: None,
+                });
+            };
+            photos.push((photo_placeholder(i + 1), id));
+        }
+        let answer = self.send(CallKind::PublishPost, last, &photos).await;
         let v = answer.map_err(outcome_of)?;
         // A photo post's id is `post_id`; the photo's own `id` has no reactions or insights.
         let id = v.get("post_id").and_then(id_of).or_else(|| {
@@ -366,9 +327,7 @@ impl FacebookChannel {
     }
 
     fn native_time(&self, job: &Job) -> Option<DateTime<Utc>> {
-        let lead = job.due_at - self.clock.now();
-        (self.native_schedule && (NATIVE_MIN_LEAD..=NATIVE_MAX_LEAD).contains(&lead))
-            .then_some(job.due_at)
+        crate::render::facebook::native_time(job.due_at, self.clock.now(), self.native_schedule)
     }
 }
 
@@ -424,6 +383,7 @@ pub fn http_client_for(graph_url: &str) -> reqwest::Client {
 fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("loa/", env!("CARGO_PKG_VERSION")))
+        // Real time, not the clock's: the network answers at its own pace, even in the demo.
         .connect_timeout(Duration::from_secs(10))
         // Photo uploads from a slow office line can take a while.
         .timeout(Duration::from_secs(120))

@@ -6,9 +6,9 @@ use secrecy::SecretString;
 
 use crate::channel::Channel;
 use crate::channels::{Built, ChannelSpec, Secrets, Unavailable};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::diagnostic::Diagnostic;
-use crate::engine::Clock;
 use crate::i18n::tr;
 use crate::post::Post;
 use crate::post::front_matter::FrontMatter;

@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
+
 use crate::config::Config;
 use crate::post::markdown::{Block, Document, Inline, is_safe_link};
 use crate::post::{Image, Post};
@@ -122,13 +124,62 @@ pub fn hashtag(tag: &str) -> Option<String> {
     }
 }
 
-/// The requests that publish `fb` on Page `page_id` (shown by `loa preview`; the client sends the
-/// same fields). Photo ids that only exist after the uploads are shown as `{photo_N_id}`.
-pub fn requests(fb: &FacebookPost, config: &Config) -> Vec<Request> {
-    let base = format!(
-        "/{}/{}",
-        config.facebook.api_version, config.facebook.page_id
-    );
+/// Facebook accepts scheduled posts from 10 minutes to (at least) 30 days ahead.
+pub const NATIVE_MIN_LEAD: chrono::Duration = chrono::Duration::minutes(10);
+/// The longest lead loa uses (sources disagree beyond 30 days).
+pub const NATIVE_MAX_LEAD: chrono::Duration = chrono::Duration::days(30);
+
+/// When Facebook's own scheduler is to publish a post due at `due`, if it is sent `now`:
+/// with `native_schedule` on and `due` 10 minutes to 30 days ahead. `None`: published at once.
+/// The client and `loa preview` both decide with this.
+pub fn native_time(
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+    native_schedule: bool,
+) -> Option<DateTime<Utc>> {
+    let lead = due - now;
+    (native_schedule && (NATIVE_MIN_LEAD..=NATIVE_MAX_LEAD).contains(&lead)).then_some(due)
+}
+
+/// The stand-in for the id of the `n`th uploaded photo (1-based) in the requests that follow the
+/// uploads: the client puts the id Facebook gave in its place; `loa preview` shows it as is.
+pub fn photo_placeholder(n: usize) -> String {
+    format!("{{photo_{n}_id}}")
+}
+
+/// The requests that publish `fb` on the config's Page: what `loa preview` shows and, field for
+/// field, what the client sends (it adds only the token). `scheduled` is the time Facebook's own
+/// scheduler is to publish it at (native scheduling), `None` to publish at once.
+pub fn requests(
+    fb: &FacebookPost,
+    config: &Config,
+    scheduled: Option<DateTime<Utc>>,
+) -> Vec<Request> {
+    requests_for(
+        fb,
+        &config.facebook.api_version,
+        &config.facebook.page_id,
+        scheduled,
+    )
+}
+
+/// [`requests`] for Page `page_id` on Graph API version `api_version`.
+///
+/// - Text or link: one `POST /feed`.
+/// - One photo, published now: one `POST /photos` with the text as caption (its `post_id` is
+///   the post).
+/// - Several photos, or any photo post Facebook holds for later: each photo uploaded
+///   unpublished (`temporary` when scheduled, as Facebook requires), then one `POST /feed`
+///   attaching them.
+///
+/// Held for later, the post carries `published=false` and `scheduled_publish_time`.
+pub fn requests_for(
+    fb: &FacebookPost,
+    api_version: &str,
+    page_id: &str,
+    scheduled: Option<DateTime<Utc>>,
+) -> Vec<Request> {
+    let base = format!("/{api_version}/{page_id}");
     let photo_part = |p: &Photo| match p {
         Photo::File {
             path,
@@ -140,23 +191,35 @@ pub fn requests(fb: &FacebookPost, config: &Config) -> Vec<Request> {
                 file: crate::paths::display(path).display().to_string(),
                 content_type,
                 bytes: *bytes,
+                path: path.clone(),
             },
         ),
         Photo::Url(url) => ("url".to_string(), Part::Text(url.clone())),
     };
-    match fb.photos.as_slice() {
-        [] => {
-            let mut form = vec![("message".to_string(), fb.message.clone())];
-            if let Some(link) = &fb.link {
-                form.push(("link".into(), link.clone()));
-            }
-            vec![Request {
-                method: "POST",
-                path: format!("{base}/feed"),
-                body: Body::Form(form),
-            }]
+    let feed = |attached: usize| {
+        let mut form = vec![("message".to_string(), fb.message.clone())];
+        if let Some(link) = &fb.link {
+            form.push(("link".into(), link.clone()));
         }
-        [one] => vec![Request {
+        for i in 0..attached {
+            form.push((
+                format!("attached_media[{i}]"),
+                serde_json::json!({ "media_fbid": photo_placeholder(i + 1) }).to_string(),
+            ));
+        }
+        if let Some(at) = scheduled {
+            form.push(("published".into(), "false".into()));
+            form.push(("scheduled_publish_time".into(), at.timestamp().to_string()));
+        }
+        Request {
+            method: "POST",
+            path: format!("{base}/feed"),
+            body: Body::Form(form),
+        }
+    };
+    match (fb.photos.as_slice(), scheduled) {
+        ([], _) => vec![feed(0)],
+        ([one], None) => vec![Request {
             method: "POST",
             path: format!("{base}/photos"),
             body: Body::Multipart(vec![
@@ -164,30 +227,26 @@ pub fn requests(fb: &FacebookPost, config: &Config) -> Vec<Request> {
                 ("caption".into(), Part::Text(fb.message.clone())),
             ]),
         }],
-        many => {
-            let mut out: Vec<Request> = many
+        (photos, _) => {
+            // Uploads are not posts: repeating one is harmless, so they go first.
+            let mut out: Vec<Request> = photos
                 .iter()
-                .map(|p| Request {
-                    method: "POST",
-                    path: format!("{base}/photos"),
-                    body: Body::Multipart(vec![
+                .map(|p| {
+                    let mut parts = vec![
                         photo_part(p),
                         ("published".into(), Part::Text("false".into())),
-                    ]),
+                    ];
+                    if scheduled.is_some() {
+                        parts.push(("temporary".into(), Part::Text("true".into())));
+                    }
+                    Request {
+                        method: "POST",
+                        path: format!("{base}/photos"),
+                        body: Body::Multipart(parts),
+                    }
                 })
                 .collect();
-            let mut form = vec![("message".to_string(), fb.message.clone())];
-            for i in 0..many.len() {
-                form.push((
-                    format!("attached_media[{i}]"),
-                    format!("{{\"media_fbid\":\"{{photo_{}_id}}\"}}", i + 1),
-                ));
-            }
-            out.push(Request {
-                method: "POST",
-                path: format!("{base}/feed"),
-                body: Body::Form(form),
-            });
+            out.push(feed(photos.len()));
             out
         }
     }

@@ -36,12 +36,15 @@ pub enum Part {
     Text(String),
     /// A file uploaded from disk.
     File {
-        /// Path of the file.
+        /// Path of the file, as shown to the officer.
         file: String,
         /// Its MIME type.
         content_type: &'static str,
         /// Its size in bytes.
         bytes: u64,
+        /// Where the client reads it from.
+        #[serde(skip)]
+        path: std::path::PathBuf,
     },
 }
 

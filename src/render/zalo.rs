@@ -117,18 +117,7 @@ pub fn broadcasts(post: &Post, config: &Config) -> bool {
 /// The requests that publish `article` (shown by `loa preview`): create, verify with the token
 /// create returns, and the broadcast when it is on.
 pub fn requests(article: &Article, broadcast: bool) -> Vec<Request> {
-    let mut out = vec![
-        Request {
-            method: "POST",
-            path: "/v2.0/article/create".into(),
-            body: Body::Json(serde_json::to_value(article).unwrap_or_default()),
-        },
-        Request {
-            method: "POST",
-            path: "/v2.0/article/verify".into(),
-            body: Body::Json(serde_json::json!({ "token": "{token from create}" })),
-        },
-    ];
+    let mut out = create_and_verify(article);
     if broadcast {
         out.push(Request {
             method: "POST",
@@ -137,6 +126,49 @@ pub fn requests(article: &Article, broadcast: bool) -> Vec<Request> {
         });
     }
     out
+}
+
+/// Where an article is created.
+pub const CREATE_PATH: &str = "/v2.0/article/create";
+
+/// The body of `POST /v2.0/article/create` for `article`: what the client sends.
+pub fn create_body(article: &Article) -> serde_json::Value {
+    serde_json::to_value(article).unwrap_or_default()
+}
+
+/// Create `article`, then verify with the token the create returns.
+fn create_and_verify(article: &Article) -> Vec<Request> {
+    vec![
+        Request {
+            method: "POST",
+            path: CREATE_PATH.into(),
+            body: Body::Json(create_body(article)),
+        },
+        Request {
+            method: "POST",
+            path: "/v2.0/article/verify".into(),
+            body: Body::Json(serde_json::json!({ "token": "{token from create}" })),
+        },
+    ]
+}
+
+/// `article` with the configured default cover, when there is one and it differs: what loa
+/// creates once more if Zalo cannot fetch the article's own cover.
+pub fn with_default_cover(article: &Article, config: &Config) -> Option<Article> {
+    let default = config.zalo.default_cover_url.as_ref()?;
+    (*default != article.cover.photo_url).then(|| {
+        let mut fallback = article.clone();
+        fallback.cover.photo_url = default.clone();
+        fallback
+    })
+}
+
+/// The requests sent if Zalo refuses the article's cover (error -200 at verify): the article
+/// created once more with the default cover, and verified. Empty when there is no other cover.
+pub fn cover_fallback_requests(article: &Article, config: &Config) -> Vec<Request> {
+    with_default_cover(article, config)
+        .map(|a| create_and_verify(&a))
+        .unwrap_or_default()
 }
 
 /// The body of `POST /v2.0/oa/message` that sends article `id` to every follower.

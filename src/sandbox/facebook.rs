@@ -33,7 +33,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::{FACEBOOK_APP, PAGE_ID, PAGE_TOKEN, Sandbox, USER_TOKEN};
-use crate::engine::Clock;
+use crate::clock::Clock;
 
 /// The long-lived user token `oauth/access_token` hands out for [`USER_TOKEN`].
 pub const LONG_LIVED_TOKEN: &str = "sandbox-long-lived-user-token";
@@ -163,15 +163,15 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 // ---------------------------------------------------------------------------------------------
 
 /// The simulated Page: its posts (deleted ones are kept, flagged), photo uploads and recent calls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Page {
     posts: Vec<StoredPost>,
     uploads: Vec<Upload>,
     next_id: u64,
     /// When each call of the last sandbox-hour came (for the usage headers).
     calls: VecDeque<DateTime<Utc>>,
-    /// The sandbox clock, set by [`routes`]; without it [`Page::posts`] reads the system clock.
-    clock: Option<Clock>,
+    /// The sandbox's clock, for [`Page::posts`] (which is asked without a request).
+    clock: Clock,
 }
 
 #[derive(Clone, Debug)]
@@ -247,9 +247,15 @@ pub struct PostView {
 }
 
 impl Page {
-    /// An empty Page.
-    pub fn new() -> Page {
-        Page::default()
+    /// An empty Page on `clock` (the sandbox's: scheduled posts go live as it passes their time).
+    pub fn new(clock: Clock) -> Page {
+        Page {
+            posts: Vec::new(),
+            uploads: Vec::new(),
+            next_id: 0,
+            calls: VecDeque::new(),
+            clock,
+        }
     }
 
     /// Every post ever made on the Page, oldest first, deleted ones included (flagged).
@@ -267,7 +273,7 @@ impl Page {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.clock.as_ref().map_or_else(Utc::now, Clock::now)
+        self.clock.now()
     }
 
     fn new_id(&mut self) -> String {
@@ -818,7 +824,6 @@ fn figures(post: &StoredPost, now: DateTime<Utc>) -> Figures {
 /// The Graph API routes: `/{version}/…` (any `v{major}.{minor}`) and unversioned paths, GET,
 /// POST and DELETE, up to four segments; `POST /{version}/` takes a batch.
 pub fn routes(sandbox: Arc<Sandbox>) -> Router {
-    lock(&sandbox).clock = Some(sandbox.clock.clone());
     let any = || get(graph).post(graph).delete(graph);
     Router::new()
         .route("/{a}", any())

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::Clock;
+use crate::clock::Clock;
 
 /// The Page the sandbox plays (the example config's `facebook.page_id`).
 pub const PAGE_ID: &str = "123456789012345";
@@ -77,9 +77,9 @@ impl Sandbox {
     /// A sandbox with empty platforms.
     pub fn new(clock: Clock, faults: Faults) -> Arc<Sandbox> {
         Arc::new(Sandbox {
+            facebook: Mutex::new(facebook::Page::new(clock.clone())),
             clock,
             faults,
-            facebook: Mutex::new(facebook::Page::new()),
             zalo: Mutex::new(zalo::Oa::new()),
             received: Mutex::new(Vec::new()),
         })
@@ -114,6 +114,8 @@ impl Sandbox {
     /// Waits the configured latency.
     pub async fn lag(&self) {
         if !self.faults.latency.is_zero() {
+            // Real time, not the sandbox's clock: it stands for the network, which the clients'
+            // HTTP timeouts measure in real time.
             tokio::time::sleep(self.faults.latency).await;
         }
     }

@@ -154,11 +154,7 @@ impl Store {
         if changed == 0 {
             return Ok(None);
         }
-        tx.execute(
-            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
-            params![id, kind, ts(now)],
-        )?;
-        let attempt = tx.last_insert_rowid();
+        let attempt = record_attempt(&tx, id, kind, now)?;
         let delivery = read_one(&tx, id)?.ok_or(StoreError::Conflict(id))?;
         let post = tx
             .query_row(
@@ -201,11 +197,7 @@ impl Store {
         if changed == 0 {
             return Ok(None);
         }
-        tx.execute(
-            "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
-            params![id, kind, ts(now)],
-        )?;
-        let attempt = tx.last_insert_rowid();
+        let attempt = record_attempt(&tx, id, kind, now)?;
         tx.commit()?;
         Ok(Some(attempt))
     }
@@ -321,6 +313,20 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// Records an attempt about to be made, in the caller's transaction; returns its id.
+fn record_attempt(
+    conn: &rusqlite::Connection,
+    delivery_id: i64,
+    kind: AttemptKind,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO attempts (delivery_id, kind, started_at) VALUES (?1, ?2, ?3)",
+        params![delivery_id, kind, ts(now)],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 /// Records what an outcome does to its channel, in the caller's transaction.

@@ -176,13 +176,14 @@ impl ZaloChannel {
 
     /// Creates (or, with `id`, updates) the article and returns Zalo's processing token.
     async fn submit(&self, article: &Article, id: Option<&str>) -> Result<String, Outcome> {
-        let mut body = serde_json::to_value(article).unwrap_or_default();
+        // The body the renderer builds (and `loa preview` shows); an update adds the id.
+        let mut body = crate::render::zalo::create_body(article);
         let (call, path) = match id {
             Some(id) => {
                 body["id"] = json!(id);
                 (ZaloCall::Update, "/v2.0/article/update")
             }
-            None => (ZaloCall::Create, "/v2.0/article/create"),
+            None => (ZaloCall::Create, crate::render::zalo::CREATE_PATH),
         };
         let data = self
             .post_json(call, path, &body)
@@ -258,14 +259,14 @@ impl ZaloChannel {
             match self.verify(&token).await {
                 Ok(id) => return Outcome::Published { remote_id: id },
                 Err(Classified::CoverRejected) if !second_try => {
-                    match &self.config.zalo.default_cover_url {
-                        Some(default) if *default != article.cover.photo_url => {
+                    match crate::render::zalo::with_default_cover(&article, &self.config) {
+                        Some(fallback) => {
                             tracing::warn!(
                                 "Zalo could not fetch the cover; creating the article once more with the default cover"
                             );
-                            article.cover.photo_url = default.clone();
+                            article = fallback;
                         }
-                        _ => {
+                        None => {
                             return Outcome::Permanent {
                                 message: cover_message(),
                             };
@@ -470,11 +471,11 @@ impl Publisher for ZaloChannel {
                 return match self.verify(token).await {
                     Ok(id) => Outcome::Published { remote_id: id },
                     Err(Classified::CoverRejected) => {
-                        self.create_and_verify(
-                            job,
-                            with_default_cover(render(&job.post, &self.config), &self.config),
-                        )
-                        .await
+                        let article = render(&job.post, &self.config);
+                        let article =
+                            crate::render::zalo::with_default_cover(&article, &self.config)
+                                .unwrap_or(article);
+                        self.create_and_verify(job, article).await
                     }
                     Err(c) => outcome_of(c),
                 };
@@ -575,11 +576,4 @@ impl Publisher for ZaloChannel {
             }
         })
     }
-}
-
-fn with_default_cover(mut article: Article, config: &Config) -> Article {
-    if let Some(default) = &config.zalo.default_cover_url {
-        article.cover.photo_url = default.clone();
-    }
-    article
 }

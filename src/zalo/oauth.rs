@@ -36,7 +36,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::engine::clock::Clock;
+use crate::clock::Clock;
 use crate::i18n::tr;
 use crate::token_store::{TokenLock, TokenStore, TokenStoreError, Tokens, ZaloTokens};
 
@@ -69,11 +69,12 @@ const MAX_ACCESS_LIFETIME: i64 = 366 * 24 * 3600;
 const EXPIRY_SKEW: TimeDelta = TimeDelta::seconds(60);
 
 /// Pause before the one retry after a lost reply: a 5xx often clears within a second, and the
-/// file lock is held meanwhile, so it must stay short.
+/// file lock is held meanwhile, so it must stay short. Waited on the token manager's clock.
 const AMBIGUOUS_RETRY_DELAY: Duration = Duration::from_secs(1);
 
 /// Upper bound on one token call, reply body included. The caller's client may have a shorter
-/// timeout; this only makes sure the file lock is never held forever.
+/// timeout; this only makes sure the file lock is never held forever. Real time, not the
+/// clock's: a reply takes real time to come, even when the demo's clock runs fast.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Tries at writing a new pair before giving up (and keeping it in memory).
@@ -486,7 +487,7 @@ impl Inner {
                 .and_then(|z| z.refresh_token.as_ref());
             if current.is_some_and(|t| same(t, &pending.spent)) {
                 apply(&pending.pair, zalo_of(lock.tokens_mut()), pending.issued_at);
-                let (back, saved) = save(lock).await?;
+                let (back, saved) = save(lock, &self.clock).await?;
                 lock = back;
                 if let Err(e) = saved {
                     *unsaved = Some(pending);
@@ -593,7 +594,7 @@ impl Inner {
                 // Zalo may have spent the token and lost the reply, or never seen it. Sending it
                 // once more is the only way to tell: a new pair means it had not been spent.
                 tracing::warn!(detail = %first, "the reply to a Zalo token refresh was lost; retrying once with the same refresh token");
-                tokio::time::sleep(AMBIGUOUS_RETRY_DELAY).await;
+                self.clock.sleep(AMBIGUOUS_RETRY_DELAY).await;
                 match self.post_refresh(&refresh_token).await {
                     Reply::Granted(pair) => pair,
                     Reply::Refused { code, detail } => {
@@ -647,7 +648,7 @@ impl Inner {
         unsaved: &mut Option<Unsaved>,
     ) -> Result<Done, AuthError> {
         apply(&pair, zalo_of(lock.tokens_mut()), issued_at);
-        let (lock, saved) = save(lock).await?;
+        let (lock, saved) = save(lock, &self.clock).await?;
         drop(lock);
         match saved {
             Ok(()) => {
@@ -678,7 +679,7 @@ impl Inner {
     async fn lose_pair(&self, mut lock: TokenLock, cause: String) -> Result<Done, AuthError> {
         let reason = reauth_reason(&cause);
         zalo_of(lock.tokens_mut()).needs_reauth = Some(reason.clone());
-        let (_lock, saved) = save(lock).await?;
+        let (_lock, saved) = save(lock, &self.clock).await?;
         if let Err(e) = saved {
             tracing::error!(error = %e, "could not record in the token store that Zalo needs re-authorization");
         }
@@ -733,7 +734,7 @@ impl Inner {
                 zalo.pkce_state = None;
                 // A new consent supersedes any pair still waiting to be saved.
                 *unsaved = None;
-                let (_lock, saved) = save(lock).await?;
+                let (_lock, saved) = save(lock, &self.clock).await?;
                 saved?;
                 tracing::info!(expires_at = %(now + pair.lifetime), "stored the Zalo token pair");
                 Ok(())
@@ -799,6 +800,7 @@ impl Inner {
             let body = response.bytes().await?;
             Ok::<_, reqwest::Error>((status, body))
         };
+        // Real time on purpose: see REQUEST_TIMEOUT.
         let (status, body) = match tokio::time::timeout(REQUEST_TIMEOUT, call).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => {
@@ -1066,9 +1068,12 @@ fn refresh_warning(end: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Saves on a blocking thread, a few times if need be (a full disk may clear), and hands the
-/// lock back with the outcome.
-async fn save(mut lock: TokenLock) -> Result<(TokenLock, Result<(), TokenStoreError>), AuthError> {
+/// Saves on a blocking thread, a few times if need be (a full disk may clear), pausing between
+/// tries on `clock`, and hands the lock back with the outcome.
+async fn save(
+    mut lock: TokenLock,
+    clock: &Clock,
+) -> Result<(TokenLock, Result<(), TokenStoreError>), AuthError> {
     let mut attempt = 1;
     loop {
         let (back, saved) = blocking(move || {
@@ -1080,7 +1085,9 @@ async fn save(mut lock: TokenLock) -> Result<(TokenLock, Result<(), TokenStoreEr
         match saved {
             Err(e) if attempt < SAVE_ATTEMPTS => {
                 tracing::warn!(error = %e, attempt, "could not write the token store; trying again");
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                clock
+                    .sleep(Duration::from_millis(200 * u64::from(attempt)))
+                    .await;
                 attempt += 1;
             }
             saved => return Ok((lock, saved)),
@@ -1150,6 +1157,7 @@ fn random_pool() -> [u8; 32] {
             hasher.update(os);
         }
     }
+    // Entropy, not a time: the system clock's nanoseconds are one more input to the hash.
     let now = std::time::SystemTime::now();
     for i in 0u8..4 {
         let keyed = std::hash::RandomState::new().hash_one((i, now, std::process::id()));

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::channel::Channel;
 use crate::channels::{Built, ChannelSpec, Secrets, Unavailable};
+use crate::clock::Clock;
 use crate::config::{Config, ZALO_AUTHOR_MAX};
 use crate::diagnostic::Diagnostic;
-use crate::engine::Clock;
 use crate::i18n::tr;
 use crate::post::Post;
 use crate::post::front_matter::FrontMatter;

@@ -1,6 +1,7 @@
-//! The one clock the engine reads. In service it is the system's wall clock; in tests and the
-//! offline demo it follows tokio's clock from a chosen start, so a paused runtime can run a week
-//! of schedule in seconds.
+//! The one clock loa reads: the engine, the platform clients, the Zalo token manager and the
+//! sandbox all take one. In service it is the system's wall clock; in tests and the offline demo
+//! it follows tokio's clock from a chosen start, so a paused runtime can run a week of schedule
+//! in seconds, and every wait on it (a retry's pause included) shrinks with the clock.
 
 use chrono::{DateTime, Utc};
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 /// suspend) while tokio's monotonic timer does not see it, so long waits are re-checked.
 const MAX_SYSTEM_SLEEP: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Wall-clock time for the engine.
+/// Wall-clock time for loa: what time it is, and waiting.
 #[derive(Clone, Debug)]
 pub struct Clock {
     virtual_start: Option<(DateTime<Utc>, tokio::time::Instant)>,
@@ -63,6 +64,13 @@ impl Clock {
         };
         tokio::time::sleep(wait).await;
     }
+
+    /// Sleeps for `span` of this clock's time: on a compressed clock, `span / speed` of tokio's.
+    /// Short waits between tries (a retry's pause) go through here, so the demo compresses them
+    /// with everything else.
+    pub async fn sleep(&self, span: std::time::Duration) {
+        tokio::time::sleep(span.div_f64(self.speed)).await;
+    }
 }
 
 #[cfg(test)]
@@ -93,5 +101,25 @@ mod tests {
             tokio::time::Instant::now() - before,
             std::time::Duration::from_secs(1)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sleep_lasts_its_span_of_the_clocks_time() {
+        let start = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let day = std::time::Duration::from_secs(86_400);
+        let compressed = Clock::compressed(start, 43_200.0);
+        let before = tokio::time::Instant::now();
+        compressed.sleep(day).await;
+        assert_eq!(
+            tokio::time::Instant::now() - before,
+            std::time::Duration::from_secs(2)
+        );
+        assert_eq!(compressed.now(), start + chrono::Duration::days(1));
+
+        let before = tokio::time::Instant::now();
+        Clock::system().sleep(day).await;
+        assert_eq!(tokio::time::Instant::now() - before, day);
     }
 }
