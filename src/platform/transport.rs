@@ -71,6 +71,29 @@ pub fn no_answer_in(language: Language, platform: &str, what: &str) -> String {
     }
 }
 
+/// What a platform's answer says when its body holds nothing to read (no error, no result):
+/// "{platform} answered HTTP {status} …", with the status deciding the rest.
+pub fn bare_answer(platform: &str, status: u16) -> String {
+    bare_answer_in(language(), platform, status)
+}
+
+/// [`bare_answer`] in `language`.
+pub fn bare_answer_in(language: Language, platform: &str, status: u16) -> String {
+    match (language, status) {
+        (Language::En, 429) => format!("{platform} answered 429 Too Many Requests"),
+        (Language::Vi, 429) => format!("{platform} trả lời 429 Too Many Requests"),
+        // A success whose body the caller could not use (no id, no token, `success:false`).
+        (Language::En, 200..=299) => {
+            format!("{platform} answered HTTP {status} without the expected result")
+        }
+        (Language::Vi, 200..=299) => {
+            format!("{platform} trả lời HTTP {status} nhưng thiếu kết quả mong đợi")
+        }
+        (Language::En, _) => format!("{platform} answered HTTP {status} with no error details"),
+        (Language::Vi, _) => format!("{platform} trả lời HTTP {status} không kèm chi tiết lỗi"),
+    }
+}
+
 /// A platform's answer, read to its end.
 #[derive(Debug)]
 pub struct Answered {
@@ -148,6 +171,21 @@ mod tests {
             ),
             "Facebook không trả lời: mất kết nối"
         );
+    }
+
+    #[test]
+    fn bare_answers_in_both_languages() {
+        let cases = [
+            (Language::En, 429, "Zalo answered 429 Too Many Requests"),
+            (Language::Vi, 429, "Zalo trả lời 429 Too Many Requests"),
+            (Language::En, 502, "Zalo answered HTTP 502 with no error details"),
+            (Language::Vi, 502, "Zalo trả lời HTTP 502 không kèm chi tiết lỗi"),
+            (Language::En, 200, "Zalo answered HTTP 200 without the expected result"),
+            (Language::Vi, 200, "Zalo trả lời HTTP 200 nhưng thiếu kết quả mong đợi"),
+        ];
+        for (language, status, expected) in cases {
+            assert_eq!(bare_answer_in(language, "Zalo", status), expected);
+        }
     }
 
     #[test]
