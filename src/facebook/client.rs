@@ -122,10 +122,9 @@ impl FacebookChannel {
     /// key-based redaction of the error text does not catch it, and the message is stored.
     fn hide_token(&self, classified: Classified) -> Classified {
         match classified {
-            Classified::Outcome(outcome) => Classified::Outcome(redact::outcome(
-                outcome,
-                &[self.token.expose_secret()],
-            )),
+            Classified::Outcome(outcome) => {
+                Classified::Outcome(redact::outcome(outcome, &[self.token.expose_secret()]))
+            }
             other => other,
         }
     }

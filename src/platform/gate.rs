@@ -86,9 +86,6 @@ mod tests {
         let gate = PauseGate::new();
         gate.close_until(now() + Duration::hours(1));
         gate.close_until(now() + Duration::minutes(1));
-        assert_eq!(
-            gate.closed_until(now()),
-            Some(now() + Duration::minutes(1))
-        );
+        assert_eq!(gate.closed_until(now()), Some(now() + Duration::minutes(1)));
     }
 }

@@ -118,10 +118,7 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answered, Tran
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     // Whatever broke while reading, the answer is incomplete: it cannot be trusted.
-    let body = response
-        .text()
-        .await
-        .map_err(|_| Transport::AnswerCutOff)?;
+    let body = response.text().await.map_err(|_| Transport::AnswerCutOff)?;
     Ok(Answered {
         status,
         headers,
@@ -145,10 +142,19 @@ mod tests {
         let words: Vec<_> = ALL.iter().map(|t| t.words_in(Language::En)).collect();
         assert_eq!(
             words,
-            ["timeout", "connection failed", "connection lost", "answer cut off"]
+            [
+                "timeout",
+                "connection failed",
+                "connection lost",
+                "answer cut off"
+            ]
         );
         assert_eq!(
-            no_answer_in(Language::En, "Facebook", Transport::Timeout.words_in(Language::En)),
+            no_answer_in(
+                Language::En,
+                "Facebook",
+                Transport::Timeout.words_in(Language::En)
+            ),
             "no answer from Facebook: timeout"
         );
     }
@@ -178,10 +184,26 @@ mod tests {
         let cases = [
             (Language::En, 429, "Zalo answered 429 Too Many Requests"),
             (Language::Vi, 429, "Zalo trả lời 429 Too Many Requests"),
-            (Language::En, 502, "Zalo answered HTTP 502 with no error details"),
-            (Language::Vi, 502, "Zalo trả lời HTTP 502 không kèm chi tiết lỗi"),
-            (Language::En, 200, "Zalo answered HTTP 200 without the expected result"),
-            (Language::Vi, 200, "Zalo trả lời HTTP 200 nhưng thiếu kết quả mong đợi"),
+            (
+                Language::En,
+                502,
+                "Zalo answered HTTP 502 with no error details",
+            ),
+            (
+                Language::Vi,
+                502,
+                "Zalo trả lời HTTP 502 không kèm chi tiết lỗi",
+            ),
+            (
+                Language::En,
+                200,
+                "Zalo answered HTTP 200 without the expected result",
+            ),
+            (
+                Language::Vi,
+                200,
+                "Zalo trả lời HTTP 200 nhưng thiếu kết quả mong đợi",
+            ),
         ];
         for (language, status, expected) in cases {
             assert_eq!(bare_answer_in(language, "Zalo", status), expected);
