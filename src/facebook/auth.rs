@@ -29,7 +29,7 @@ use crate::facebook::errors::{GraphError, TokenTrouble, error_of};
 use crate::i18n::tr;
 use crate::platform::json::{id_of, number_of};
 use crate::platform::redact::scrub_with;
-use crate::platform::transport::Transport;
+use crate::platform::transport::{self, Transport};
 
 /// Page tasks that allow publishing (§2): the user behind a Page token needs one of them.
 pub const PUBLISH_TASKS: [&str; 3] = ["CREATE_CONTENT", "MANAGE", "MODERATE"];
@@ -605,17 +605,13 @@ async fn get_json(
     endpoint: &'static str,
     secrets: &[&SecretString],
 ) -> Result<Value, AuthError> {
-    let response = request
-        .send()
+    let answer = transport::exchange(request)
         .await
-        .map_err(|e| AuthError::http(endpoint, e))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| AuthError::http(endpoint, e))?;
+        .map_err(|failed| AuthError::http(endpoint, failed.error))?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let body = answer.body;
     tracing::debug!(endpoint, status = status.as_u16(), "Facebook replied");
-    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    let parsed: Option<Value> = serde_json::from_str(&body).ok();
     if let Some(error) = parsed.as_ref().and_then(error_of) {
         return Err(graph_error(endpoint, status, error, secrets));
     }

@@ -83,7 +83,10 @@ impl FacebookChannel {
         let answer = match transport::exchange(req).await {
             Ok(answer) => answer,
             Err(failed) => {
-                return Err(Classified::Outcome(transport_failure(kind, failed.words())));
+                return Err(Classified::Outcome(transport_failure(
+                    kind,
+                    failed.kind.words(),
+                )));
             }
         };
         let usage = parse_usage(

@@ -112,13 +112,29 @@ impl Answered {
     }
 }
 
+/// A call that got no whole answer.
+#[derive(Debug)]
+pub struct NoAnswer {
+    /// How it ended.
+    pub kind: Transport,
+    /// The transport error, without its URL (`reqwest::Error::without_url`): the URL carries
+    /// tokens, and this error may be shown or kept as a source.
+    pub error: reqwest::Error,
+}
+
 /// Sends `request` and reads the whole answer.
-pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answered, Transport> {
-    let response = request.send().await.map_err(|e| Transport::of(&e))?;
+pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answered, NoAnswer> {
+    let response = request.send().await.map_err(|error| NoAnswer {
+        kind: Transport::of(&error),
+        error: error.without_url(),
+    })?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     // Whatever broke while reading, the answer is incomplete: it cannot be trusted.
-    let body = response.text().await.map_err(|_| Transport::AnswerCutOff)?;
+    let body = response.text().await.map_err(|error| NoAnswer {
+        kind: Transport::AnswerCutOff,
+        error: error.without_url(),
+    })?;
     Ok(Answered {
         status,
         headers,
@@ -228,9 +244,16 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let http = crate::platform::http::client_for(&format!("http://127.0.0.1:{port}"));
-        let failed = exchange(http.get(format!("http://127.0.0.1:{port}/x")))
-            .await
-            .unwrap_err();
-        assert_eq!(failed, Transport::ConnectFailed);
+        let url = format!("http://127.0.0.1:{port}/x?access_token=EAAGsecret");
+        let failed = exchange(http.get(url)).await.unwrap_err();
+        assert_eq!(failed.kind, Transport::ConnectFailed);
+        // The URL, and the token in it, is gone from the error.
+        let mut text = format!("{} / {:?}", failed.error, failed.error);
+        let mut source = std::error::Error::source(&failed.error);
+        while let Some(cause) = source {
+            text.push_str(&format!(" / {cause} / {cause:?}"));
+            source = cause.source();
+        }
+        assert!(!text.contains("EAAGsecret"), "{text}");
     }
 }

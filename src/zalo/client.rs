@@ -119,7 +119,10 @@ impl ZaloChannel {
         let answer = match transport::exchange(req).await {
             Ok(answer) => answer,
             Err(failed) => {
-                return Err(Classified::Outcome(transport_failure(call, failed.words())));
+                return Err(Classified::Outcome(transport_failure(
+                    call,
+                    failed.kind.words(),
+                )));
             }
         };
         if let Some(until) = rate_limit_remain_pause(answer.header("x-ratelimit-remain"), now) {
