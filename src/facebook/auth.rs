@@ -650,7 +650,7 @@ fn graph_error(
         endpoint,
         status: status.as_u16(),
         message: if error.message.is_empty() {
-            "(no message)".to_owned()
+            tr("(no message)", "(không có nội dung)").to_owned()
         } else {
             text(&error.message)
         },
