@@ -80,15 +80,9 @@ impl FacebookChannel {
         }) {
             return Err(Classified::Outcome(refused));
         }
-        let answer = match transport::exchange(req).await {
-            Ok(answer) => answer,
-            Err(failed) => {
-                return Err(Classified::Outcome(transport_failure(
-                    kind,
-                    failed.kind.words(),
-                )));
-            }
-        };
+        let answer = transport::exchange(req)
+            .await
+            .map_err(|failed| Classified::Outcome(transport_failure(kind, failed.kind.words())))?;
         let usage = parse_usage(
             answer.header("x-app-usage"),
             answer.header("x-business-use-case-usage"),

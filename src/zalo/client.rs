@@ -116,15 +116,9 @@ impl ZaloChannel {
 
     async fn send(&self, call: ZaloCall, req: reqwest::RequestBuilder) -> Reply {
         let now = self.clock.now();
-        let answer = match transport::exchange(req).await {
-            Ok(answer) => answer,
-            Err(failed) => {
-                return Err(Classified::Outcome(transport_failure(
-                    call,
-                    failed.kind.words(),
-                )));
-            }
-        };
+        let answer = transport::exchange(req)
+            .await
+            .map_err(|failed| Classified::Outcome(transport_failure(call, failed.kind.words())))?;
         if let Some(until) = rate_limit_remain_pause(answer.header("x-ratelimit-remain"), now) {
             self.gate.close_until(until);
         }
