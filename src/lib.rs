@@ -16,6 +16,7 @@ pub mod facebook;
 pub mod i18n;
 pub mod media;
 pub mod paths;
+pub mod platform;
 pub mod post;
 pub mod publisher;
 pub mod redact;

@@ -11,9 +11,10 @@
 //! followed to the origin we were configured with. Tokens are held as [`SecretString`], whose
 //! `Debug` is redacted, so deriving `Debug` on the types here is safe.
 //!
-//! The Graph error body is parsed here on purpose rather than through `facebook::errors`: this
-//! module only needs the message and codes, and keeping it standalone lets `loa auth facebook`
-//! work without the publishing client.
+//! A Graph error body is read by the one Graph error reader ([`crate::facebook::errors::error_of`])
+//! and judged by the one table of token errors ([`GraphError::token_trouble`]), so a token the
+//! publishing client calls dead is dead here too. Requests go through the platform edge
+//! ([`crate::platform`]): its transport words and its redactor.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -23,6 +24,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+
+use crate::facebook::errors::{GraphError, TokenTrouble, error_of};
+use crate::i18n::tr;
+use crate::platform::json::{id_of, number_of};
+use crate::platform::redact::scrub_with;
+use crate::platform::transport::{self, Transport};
 
 /// Page tasks that allow publishing (§2): the user behind a Page token needs one of them.
 pub const PUBLISH_TASKS: [&str; 3] = ["CREATE_CONTENT", "MANAGE", "MODERATE"];
@@ -221,7 +228,7 @@ pub enum AuthError {
         fbtrace_id: Option<String>,
     },
     /// The request did not get a reply (DNS, connection, TLS, timeout, body read).
-    #[error("could not reach Facebook ({endpoint}): {}", transport_kind(.source))]
+    #[error("{}", unreachable_message(.endpoint, .source))]
     Http {
         /// The endpoint path (never the full URL).
         endpoint: &'static str,
@@ -249,10 +256,11 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// Whether this is Facebook saying the token is dead or lacks a permission (§6: 102, 190,
-    /// 10, 200–299), i.e. the officer has to get a new token rather than wait and retry.
+    /// Whether this is Facebook saying the token is dead, lacks a permission, or needs a person
+    /// on facebook.com (§6, [`GraphError::token_trouble`]), i.e. the officer has to act rather
+    /// than wait and retry.
     pub fn needs_reauth(&self) -> bool {
-        matches!(self, AuthError::Graph { code, .. } if is_auth_code(*code))
+        matches!(self, AuthError::Graph { code, subcode, .. } if trouble(*code, *subcode).is_some())
     }
 
     fn http(endpoint: &'static str, error: reqwest::Error) -> Self {
@@ -270,8 +278,14 @@ impl AuthError {
     }
 }
 
-fn is_auth_code(code: i64) -> bool {
-    matches!(code, 10 | 102 | 190 | 200..=299)
+/// The token row of §6 for `code`/`subcode`, from the one table in `facebook::errors`.
+fn trouble(code: i64, subcode: Option<i64>) -> Option<TokenTrouble> {
+    GraphError {
+        code,
+        subcode,
+        ..GraphError::default()
+    }
+    .token_trouble()
 }
 
 fn graph_message(
@@ -281,7 +295,10 @@ fn graph_message(
     subcode: Option<i64>,
     user_message: Option<&str>,
 ) -> String {
-    let mut text = format!("Facebook refused {endpoint}: {message} (code {code}");
+    let mut text = tr(
+        format!("Facebook refused {endpoint}: {message} (code {code}"),
+        format!("Facebook từ chối {endpoint}: {message} (code {code}"),
+    );
     if let Some(subcode) = subcode {
         let _ = write!(text, ", subcode {subcode}");
     }
@@ -289,26 +306,45 @@ fn graph_message(
     if let Some(user_message) = user_message.filter(|m| !m.is_empty() && *m != message) {
         let _ = write!(text, ": {user_message}");
     }
-    if code == 190 || code == 102 {
-        text.push_str(
+    let fix = match trouble(code, subcode) {
+        Some(TokenTrouble::Dead) => tr(
             "; the token is invalid or expired (an expired user token cannot be exchanged): \
              get a new user token and run `loa auth facebook` again",
-        );
-    } else if is_auth_code(code) {
-        text.push_str("; a permission is missing: grant it and run `loa auth facebook` again");
-    }
+            "; token không hợp lệ hoặc đã hết hạn (token người dùng hết hạn thì không đổi được): \
+             hãy lấy token người dùng mới rồi chạy lại `loa auth facebook`",
+        ),
+        Some(TokenTrouble::PermissionMissing) => tr(
+            "; a permission is missing: grant it and run `loa auth facebook` again",
+            "; thiếu quyền: hãy cấp quyền đó rồi chạy lại `loa auth facebook`",
+        ),
+        Some(TokenTrouble::HumanAction) => tr(
+            "; Facebook wants a Page admin to act on facebook.com first: log in there, follow \
+             Facebook's instructions, then run `loa auth facebook` again",
+            "; Facebook yêu cầu quản trị viên Trang xử lý trên facebook.com trước: hãy đăng nhập, \
+             làm theo hướng dẫn của Facebook, rồi chạy lại `loa auth facebook`",
+        ),
+        None => "",
+    };
+    text.push_str(fix);
     text
 }
 
+fn unreachable_message(endpoint: &str, error: &reqwest::Error) -> String {
+    let kind = transport_kind(error);
+    tr(
+        format!("could not reach Facebook ({endpoint}): {kind}"),
+        format!("không liên lạc được với Facebook ({endpoint}): {kind}"),
+    )
+}
+
 fn transport_kind(error: &reqwest::Error) -> &'static str {
-    if error.is_timeout() {
-        "the request timed out"
-    } else if error.is_connect() {
-        "the connection failed"
-    } else if error.is_builder() {
-        "the request could not be built (check facebook.graph_url)"
+    if error.is_builder() {
+        tr(
+            "the request could not be built (check facebook.graph_url)",
+            "không tạo được yêu cầu (hãy kiểm tra facebook.graph_url)",
+        )
     } else {
-        "the request failed"
+        Transport::of(error).words()
     }
 }
 
@@ -369,7 +405,7 @@ pub async fn exchange_user_token(
     let expires_in = match body.get("expires_in") {
         None | Some(Value::Null) => None,
         Some(value) => {
-            let seconds = seconds_from(value);
+            let seconds = number_of(value);
             if seconds.is_none() {
                 // The token itself is fine and `debug_token` reports the real expiry, so an
                 // odd `expires_in` is not worth failing `loa auth facebook` over.
@@ -418,7 +454,7 @@ pub async fn find_page_token(
             .ok_or_else(|| AuthError::bad(ACCOUNTS, "the reply has no `data` list"))?;
         for entry in data {
             // An entry without an id cannot be the Page and cannot be named to the officer.
-            let Some(id) = entry.get("id").and_then(id_from) else {
+            let Some(id) = entry.get("id").and_then(id_of) else {
                 continue;
             };
             let name = entry
@@ -557,7 +593,7 @@ pub async fn debug_token(
                     .collect()
             })
             .unwrap_or_default(),
-        profile_id: data.get("profile_id").and_then(id_from),
+        profile_id: data.get("profile_id").and_then(id_of),
     })
 }
 
@@ -570,22 +606,15 @@ async fn get_json(
     endpoint: &'static str,
     secrets: &[&SecretString],
 ) -> Result<Value, AuthError> {
-    let response = request
-        .send()
+    let answer = transport::exchange(request)
         .await
-        .map_err(|e| AuthError::http(endpoint, e))?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| AuthError::http(endpoint, e))?;
+        .map_err(|failed| AuthError::http(endpoint, failed.error))?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let body = answer.body;
     tracing::debug!(endpoint, status = status.as_u16(), "Facebook replied");
-    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-    if let Some(error) = parsed
-        .as_ref()
-        .and_then(|v| graph_error(endpoint, status, v, secrets))
-    {
-        return Err(error);
+    let parsed: Option<Value> = serde_json::from_str(&body).ok();
+    if let Some(error) = parsed.as_ref().and_then(error_of) {
+        return Err(graph_error(endpoint, status, error, secrets));
     }
     match parsed {
         _ if !status.is_success() => Err(AuthError::bad(
@@ -608,84 +637,34 @@ async fn get_json(
     }
 }
 
-/// Reads `{"error":{"message","code","error_subcode","error_user_msg","fbtrace_id"}}`.
+/// The [`AuthError`] for Facebook's error `error`, with every secret that went into the request
+/// (and any key-named secret) hidden from Facebook's words.
 fn graph_error(
     endpoint: &'static str,
     status: StatusCode,
-    body: &Value,
+    error: GraphError,
     secrets: &[&SecretString],
-) -> Option<AuthError> {
-    let error = body.get("error").filter(|e| e.is_object())?;
-    let text = |key: &str| {
-        error
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(|s| redact(s, secrets))
-    };
-    Some(AuthError::Graph {
+) -> AuthError {
+    let secrets: Vec<&str> = secrets.iter().map(|s| s.expose_secret()).collect();
+    let text = |words: &str| scrub_with(words, &secrets);
+    AuthError::Graph {
         endpoint,
         status: status.as_u16(),
-        message: text("message").unwrap_or_else(|| "(no message)".to_owned()),
-        code: error.get("code").and_then(int_from).unwrap_or(0),
-        subcode: error.get("error_subcode").and_then(int_from),
-        user_message: text("error_user_msg"),
-        fbtrace_id: text("fbtrace_id"),
-    })
-}
-
-fn redact(text: &str, secrets: &[&SecretString]) -> String {
-    secrets
-        .iter()
-        .map(|s| s.expose_secret())
-        .filter(|s| !s.is_empty())
-        .fold(text.to_owned(), |text, secret| {
-            text.replace(secret, "[REDACTED]")
-        })
-}
-
-/// Graph ids are strings, but accept numbers so a fake or an old version cannot trip us.
-fn id_from(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn int_from(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A non-negative number of seconds, sent as a number (possibly with a fraction) or a numeric
-/// string: `expires_in` has been seen in all these shapes.
-fn seconds_from(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.is_finite() && *f >= 0.0)
-                .map(|f| f as u64)
-        }),
-        Value::String(s) => {
-            let s = s.trim();
-            s.parse::<u64>().ok().or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite() && *f >= 0.0)
-                    .map(|f| f as u64)
-            })
-        }
-        _ => None,
+        message: if error.message.is_empty() {
+            tr("(no message)", "(không có nội dung)").to_owned()
+        } else {
+            text(&error.message)
+        },
+        code: error.code,
+        subcode: error.subcode,
+        user_message: error.user_msg.as_deref().map(text),
+        fbtrace_id: error.fbtrace_id.as_deref().map(text),
     }
 }
 
 /// A UNIX timestamp in seconds; 0 (Facebook's "never") and garbage become `None`.
 fn timestamp_from(value: &Value) -> Option<DateTime<Utc>> {
-    let seconds = i64::try_from(seconds_from(value)?).ok()?;
+    let seconds = i64::try_from(number_of(value)?).ok()?;
     if seconds == 0 {
         return None;
     }
@@ -746,23 +725,47 @@ mod tests {
             "type": "OAuthException", "code": 190, "error_subcode": 463,
             "error_user_msg": "Session expired", "fbtrace_id": "A3"
         }});
-        let error = graph_error(EXCHANGE, StatusCode::BAD_REQUEST, &body, &[&token]).unwrap();
+        let parsed = error_of(&body).unwrap();
+        let error = graph_error(EXCHANGE, StatusCode::BAD_REQUEST, parsed, &[&token]);
         let text = chain(&error);
         assert!(!text.contains(TOKEN), "{text}");
-        assert!(text.contains("[REDACTED]"));
+        assert!(text.contains("[hidden]"));
         assert!(text.contains("code 190, subcode 463"), "{text}");
         assert!(text.contains("Session expired"), "{text}");
         assert!(error.needs_reauth());
-        assert!(graph_error(EXCHANGE, StatusCode::OK, &json!({"data": []}), &[]).is_none());
+        assert!(error_of(&json!({"data": []})).is_none());
+    }
+
+    #[test]
+    fn the_token_calls_use_the_clients_token_table() {
+        let refused = |code, subcode| AuthError::Graph {
+            endpoint: DEBUG_TOKEN,
+            status: 400,
+            message: "x".into(),
+            code,
+            subcode,
+            user_message: None,
+            fbtrace_id: None,
+        };
+        for (code, subcode) in [(190, Some(467)), (102, None), (10, None), (250, None)] {
+            assert!(refused(code, subcode).needs_reauth(), "{code}/{subcode:?}");
+        }
+        // A person must act on facebook.com: no retry helps, as the client says too.
+        let human = refused(368, Some(4_854_002));
+        assert!(human.needs_reauth());
+        assert!(human.to_string().contains("facebook.com"), "{human}");
+        for (code, subcode) in [(4, None), (100, None), (1, None), (368, None)] {
+            assert!(!refused(code, subcode).needs_reauth(), "{code}/{subcode:?}");
+        }
     }
 
     #[test]
     fn seconds_and_timestamps_accept_numbers_and_strings() {
-        assert_eq!(seconds_from(&json!(5183944)), Some(5183944));
-        assert_eq!(seconds_from(&json!("5183944")), Some(5183944));
-        assert_eq!(seconds_from(&json!(5183944.0)), Some(5183944));
-        assert_eq!(seconds_from(&json!("soon")), None);
-        assert_eq!(seconds_from(&json!(-1)), None);
+        assert_eq!(number_of(&json!(5183944)), Some(5183944));
+        assert_eq!(number_of(&json!("5183944")), Some(5183944));
+        assert_eq!(number_of(&json!(5183944.0)), Some(5183944));
+        assert_eq!(number_of(&json!("soon")), None);
+        assert_eq!(number_of(&json!(-1)), None);
         assert_eq!(timestamp_from(&json!(0)), None);
         assert_eq!(timestamp_from(&json!("0")), None);
         assert_eq!(

@@ -4,9 +4,6 @@
 //! Every answer is classified by `error.code`/`error_subcode` (never by HTTP status alone), and the
 //! usage headers of every answer are read: at 90 % of any figure the channel pauses itself.
 
-use std::sync::Mutex;
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
@@ -17,6 +14,9 @@ use crate::engine::Clock;
 use crate::facebook::errors::{CallKind, Classified, classify, parse_error, transport_failure};
 use crate::facebook::usage::{parse_usage, pause_until};
 use crate::i18n::tr;
+use crate::platform::gate::PauseGate;
+use crate::platform::json::id_of;
+use crate::platform::{redact, transport};
 use crate::publisher::{BoxFuture, Job, Outcome, Publisher, Reconciled};
 use crate::render::facebook::{FacebookPost, photo_placeholder, render, requests_for};
 use crate::render::request::{Body, Part as RequestPart, Request};
@@ -38,8 +38,8 @@ pub struct FacebookChannel {
     token: SecretString,
     native_schedule: bool,
     clock: Clock,
-    /// Set when the usage headers say the channel is near its limit: no call before then.
-    paused_until: Mutex<Option<DateTime<Utc>>>,
+    /// Closed when the usage headers say the channel is near its limit.
+    gate: PauseGate,
 }
 
 impl FacebookChannel {
@@ -61,7 +61,7 @@ impl FacebookChannel {
             token,
             native_schedule,
             clock,
-            paused_until: Mutex::new(None),
+            gate: PauseGate::new(),
         }
     }
 
@@ -73,62 +73,32 @@ impl FacebookChannel {
     /// Sends `req` (built for a call of `kind`) and classifies the answer.
     pub(crate) async fn call(&self, kind: CallKind, req: reqwest::RequestBuilder) -> Answer {
         let now = self.clock.now();
-        if let Some(until) = self.paused().filter(|t| *t > now) {
-            // Calling while throttled extends Facebook's block: do not even try.
-            return Err(Classified::Outcome(Outcome::RateLimited {
-                message: tr(
-                    "Facebook usage is near its limit; loa waits",
-                    "Facebook sắp chạm giới hạn gọi API; loa tạm chờ",
-                )
-                .into(),
-                until,
-            }));
+        // Calling while throttled extends Facebook's block: do not even try.
+        if let Some(refused) = self.gate.refusal(now, || {
+            tr(
+                "Facebook usage is near its limit; loa waits",
+                "Facebook sắp chạm giới hạn gọi API; loa tạm chờ",
+            )
+            .into()
+        }) {
+            return Err(Classified::Outcome(refused));
         }
-        let response = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    "timeout"
-                } else if e.is_connect() {
-                    "connection failed"
-                } else {
-                    "connection lost"
-                };
-                return Err(Classified::Outcome(transport_failure(kind, what)));
-            }
-        };
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let answer = transport::exchange(req)
+            .await
+            .map_err(|failed| Classified::Outcome(transport_failure(kind, failed.kind.words())))?;
         let usage = parse_usage(
-            header("x-app-usage").as_deref(),
-            header("x-business-use-case-usage").as_deref(),
-            header("x-page-usage").as_deref(),
+            answer.header("x-app-usage"),
+            answer.header("x-business-use-case-usage"),
+            answer.header("x-page-usage"),
         );
         let regain = pause_until(&usage, now);
         if let Some(until) = regain {
             tracing::warn!(percent = usage.max_percent, %until, "Facebook usage is high: pausing the channel");
-            *self
-                .paused_until
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(until);
+            self.gate.close_until(until);
         }
-        let status = response.status().as_u16();
-        let body = match response.text().await {
-            Ok(b) => b,
-            Err(_) => {
-                return Err(Classified::Outcome(transport_failure(
-                    kind,
-                    "answer cut off",
-                )));
-            }
-        };
-        let json: Option<Value> = serde_json::from_str(&body).ok();
-        let error = parse_error(&body);
+        let status = answer.status;
+        let json: Option<Value> = serde_json::from_str(&answer.body).ok();
+        let error = parse_error(&answer.body);
         match (status, json, error) {
             (200..=299, Some(v), None) => Ok(v),
             (_, _, error) => {
@@ -147,34 +117,16 @@ impl FacebookChannel {
         }
     }
 
-    /// Replaces this channel's own token in an outcome's message. Facebook quotes a malformed
+    /// Hides this channel's own token in an outcome's message. Facebook quotes a malformed
     /// token back ("Malformed access token EAA…") without any `access_token=` before it, so the
     /// key-based redaction of the error text does not catch it, and the message is stored.
     fn hide_token(&self, classified: Classified) -> Classified {
-        let token = self.token.expose_secret();
-        let Classified::Outcome(mut outcome) = classified else {
-            return classified;
-        };
-        match &mut outcome {
-            Outcome::Transient { message, .. }
-            | Outcome::RateLimited { message, .. }
-            | Outcome::AuthExpired { message }
-            | Outcome::Permanent { message }
-            | Outcome::Ambiguous { message }
-                if !token.is_empty() && message.contains(token) =>
-            {
-                *message = message.replace(token, "[hidden]");
+        match classified {
+            Classified::Outcome(outcome) => {
+                Classified::Outcome(redact::outcome(outcome, &[self.token.expose_secret()]))
             }
-            _ => {}
+            other => other,
         }
-        Classified::Outcome(outcome)
-    }
-
-    fn paused(&self) -> Option<DateTime<Utc>> {
-        *self
-            .paused_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The HTTP client.
@@ -331,15 +283,6 @@ impl FacebookChannel {
     }
 }
 
-/// An id that may come as a string or a number.
-fn id_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 fn outcome_of(c: Classified) -> Outcome {
     match c {
         Classified::Outcome(o) => o,
@@ -361,33 +304,8 @@ pub fn parse_graph_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The HTTP client: rustls, bounded waits.
-pub fn http_client() -> reqwest::Client {
-    client_builder()
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
-}
-
-/// The HTTP client for `graph_url`: like [`http_client`], but a loopback fake (`loa sandbox`,
-/// tests) is reached directly, never through an `HTTP(S)_PROXY` from the environment.
-pub fn http_client_for(graph_url: &str) -> reqwest::Client {
-    let builder = client_builder();
-    let builder = if crate::config::is_loopback_url(graph_url) {
-        builder.no_proxy()
-    } else {
-        builder
-    };
-    builder.build().unwrap_or_else(|_| reqwest::Client::new())
-}
-
-fn client_builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(concat!("loa/", env!("CARGO_PKG_VERSION")))
-        // Real time, not the clock's: the network answers at its own pace, even in the demo.
-        .connect_timeout(Duration::from_secs(10))
-        // Photo uploads from a slow office line can take a while.
-        .timeout(Duration::from_secs(120))
-}
+/// The HTTP client, now at the platform edge; kept here for code written against this path.
+pub use crate::platform::http::{client as http_client, client_for as http_client_for};
 
 impl Publisher for FacebookChannel {
     fn channel(&self) -> Channel {

@@ -10,12 +10,14 @@
 //! create the post and still answer with an error or nothing at all, so every "maybe" on a
 //! publish becomes [`Outcome::Ambiguous`] and the engine reconciles before sending it again.
 
-use crate::redact::{integer, text_field};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::facebook::usage::DEFAULT_PAUSE_MINUTES;
 use crate::i18n::tr;
+use crate::platform::json::{integer, text_field};
+use crate::platform::redact::scrub;
+use crate::platform::transport::{bare_answer, no_answer};
 use crate::publisher::Outcome;
 
 /// One Graph API error, as Facebook described it. Fields Facebook left out are `None` (or 0 /
@@ -47,6 +49,12 @@ pub struct GraphError {
 /// numbers or as strings; any missing field is left empty rather than failing.
 pub fn parse_error(body: &str) -> Option<GraphError> {
     let value: Value = serde_json::from_str(body.trim()).ok()?;
+    error_of(&value)
+}
+
+/// [`parse_error`] for a body already read as JSON: the one Graph error reader, used by the
+/// client and by the token calls of [`crate::facebook::auth`].
+pub fn error_of(value: &Value) -> Option<GraphError> {
     match value.get("error")? {
         Value::Object(error) => Some(from_object(error)),
         // Not the Graph shape, but some OAuth endpoints answer `{"error":"…"}`: keep the words.
@@ -112,7 +120,7 @@ impl GraphError {
             text.push(' ');
             text.push_str(&tag);
         }
-        redact(&text)
+        scrub(&text)
     }
 
     /// `(#code/subcode)`, or `(#code)`; left out when the message already starts with exactly
@@ -125,6 +133,19 @@ impl GraphError {
                 let tag = format!("(#{})", self.code);
                 (!message.contains(&tag)).then_some(tag)
             }
+        }
+    }
+
+    /// What is wrong with the token, if this error is about the token: the same rows of §6
+    /// that [`classify`] turns into [`Outcome::AuthExpired`], so the token calls and the
+    /// publishing client never disagree about which errors need the officer.
+    pub fn token_trouble(&self) -> Option<TokenTrouble> {
+        // Token calls are reads; the kind of call only matters for rows that are not the token's.
+        match rule_for(CallKind::Read, self)? {
+            Rule::TokenDead => Some(TokenTrouble::Dead),
+            Rule::PermissionMissing => Some(TokenTrouble::PermissionMissing),
+            Rule::HumanAction => Some(TokenTrouble::HumanAction),
+            _ => None,
         }
     }
 
@@ -141,6 +162,20 @@ impl GraphError {
             .flatten()
             .any(|text| text.to_lowercase().contains(needle))
     }
+}
+
+/// Why Facebook refuses the token: the three token rows of §6. Each needs the officer, and
+/// waiting does not help.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenTrouble {
+    /// 102, 190 (subcodes 458, 459, 460, 463, 464, 467, 492): invalid or expired, password
+    /// changed, app removed, Page role lost. A new token is needed.
+    Dead,
+    /// 10, 200–299: a permission is missing or was removed. Re-authorise with it.
+    PermissionMissing,
+    /// Subcodes 1404078, 4854002, 1404112: a person must act on facebook.com; the token itself
+    /// may be fine.
+    HumanAction,
 }
 
 /// Which kind of Graph call failed: the same error means different things for a call that may
@@ -205,14 +240,7 @@ pub fn classify(
 /// publish POST the post may exist, so it is reconciled; anything else is simply retried.
 /// `what` is the transport's description; tokens in it (a URL with `access_token=`) are hidden.
 pub fn transport_failure(kind: CallKind, what: &str) -> Outcome {
-    let what = redact(what.trim());
-    maybe_done(
-        kind,
-        tr(
-            format!("no answer from Facebook: {what}"),
-            format!("Facebook không trả lời: {what}"),
-        ),
-    )
+    maybe_done(kind, no_answer("Facebook", what))
 }
 
 /// Code 1 ("unknown error"), 2 (temporary downtime): passing failures.
@@ -423,32 +451,14 @@ fn without_body(
     now: DateTime<Utc>,
     regain: Option<DateTime<Utc>>,
 ) -> Outcome {
+    let bare = bare_answer("Facebook", http_status);
     match http_status {
-        429 => rate_limited(
-            tr(
-                "Facebook answered 429 Too Many Requests",
-                "Facebook trả lời 429 Too Many Requests",
-            )
-            .to_string(),
-            rate_limit_until(now, regain),
-        ),
+        429 => rate_limited(bare, rate_limit_until(now, regain)),
         // 408 is a timeout under another name: treat it like one (§6 "timeout").
-        408 | 500..=599 => maybe_done(
-            kind,
-            tr(
-                format!("Facebook answered HTTP {http_status} with no error details"),
-                format!("Facebook trả lời HTTP {http_status} không kèm chi tiết lỗi"),
-            ),
-        ),
+        408 | 500..=599 => maybe_done(kind, bare),
         // A success status whose body the caller could not use (no id, `success:false`):
         // Facebook accepted the call, so a publish may have gone through.
-        200..=299 => maybe_done(
-            kind,
-            tr(
-                format!("Facebook answered HTTP {http_status} without the expected result"),
-                format!("Facebook trả lời HTTP {http_status} nhưng thiếu kết quả mong đợi"),
-            ),
-        ),
+        200..=299 => maybe_done(kind, bare),
         _ => Outcome::Permanent {
             message: tr(
                 format!("Facebook refused the request (HTTP {http_status}) without saying why"),
@@ -592,22 +602,6 @@ fn human_action(said: &str) -> String {
              `loa auth facebook --user-token …`)"
         ),
     )
-}
-
-/// Query parameters and headers whose value is a secret. Matched without regard to case.
-const SECRET_KEYS: [&str; 6] = [
-    "access_token=",
-    "input_token=",
-    "fb_exchange_token=",
-    "client_secret=",
-    "appsecret_proof=",
-    "bearer ",
-];
-
-/// Hides the value after every [`SECRET_KEYS`] key in `text`. Facebook's messages carry no token,
-/// but transport errors quote the request URL, and a token must never reach a log or the store.
-fn redact(text: &str) -> String {
-    crate::redact::redact(text, &SECRET_KEYS)
 }
 
 #[cfg(test)]
@@ -941,14 +935,12 @@ mod tests {
                 "{kind:?}"
             );
         }
+        // The wording and the hiding are the platform edge's (`platform::transport`): every
+        // kind of call goes through them.
         for outcome in ALL.map(|k| transport_failure(k, what)) {
             let message = outcome.message().unwrap_or_default();
-            assert!(!message.contains("EAAGsecret"), "{message}");
-            assert!(
-                message.contains("access_token=[hidden]&fields=id"),
-                "{message}"
-            );
-            assert!(message.contains("timed out"), "{message}");
+            let hidden = message.contains("access_token=[hidden]&fields=id");
+            assert!(hidden && !message.contains("EAAGsecret"), "{message}");
         }
     }
 
@@ -1104,8 +1096,49 @@ mod tests {
     }
 
     #[test]
-    fn redact_leaves_ordinary_text_alone() {
+    fn redaction_leaves_ordinary_text_alone() {
         let text = "Chuyển đổi số: token_type bearer-free text, access_token= (empty)";
-        assert_eq!(redact(text), text);
+        assert_eq!(scrub(text), text);
+    }
+
+    #[test]
+    fn one_token_table_for_the_client_and_the_token_calls() {
+        // Whatever the client calls "auth_expired", the token calls call a token trouble, and
+        // nothing else: the two read the same rows.
+        let mut wrong = Vec::new();
+        for (kind, status, body, expected) in table() {
+            let Some(error) = parse_error(&body) else {
+                continue;
+            };
+            if kind != Read {
+                continue;
+            }
+            let trouble = error.token_trouble();
+            if (expected == "auth_expired") != trouble.is_some() {
+                wrong.push(format!("{status} {body}: {expected} but {trouble:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        let trouble = |code, subcode| {
+            GraphError {
+                code,
+                subcode,
+                ..GraphError::default()
+            }
+            .token_trouble()
+        };
+        assert_eq!(trouble(190, Some(463)), Some(TokenTrouble::Dead));
+        assert_eq!(trouble(190, Some(467)), Some(TokenTrouble::Dead));
+        assert_eq!(trouble(102, None), Some(TokenTrouble::Dead));
+        assert_eq!(trouble(10, None), Some(TokenTrouble::PermissionMissing));
+        assert_eq!(trouble(299, None), Some(TokenTrouble::PermissionMissing));
+        // A person must act on facebook.com: the subcode wins over the code.
+        assert_eq!(
+            trouble(368, Some(4_854_002)),
+            Some(TokenTrouble::HumanAction)
+        );
+        assert_eq!(trouble(4, None), None);
+        assert_eq!(trouble(100, None), None);
+        assert_eq!(trouble(1, None), None);
     }
 }

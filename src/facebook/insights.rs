@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::facebook::client::FacebookChannel;
 use crate::facebook::errors::{CallKind, Classified};
+use crate::platform::json::number_of;
 use crate::publisher::Outcome;
 
 /// One post's figures. A figure Facebook did not give is `None` (left out of reports, never 0).
@@ -85,13 +86,12 @@ impl Retired {
     }
 }
 
-/// An insights value: a number, or a map of numbers to add up (`{"like":80,"love":8}`).
+/// An insights value: a number (or a numeric string), or a map of numbers to add up
+/// (`{"like":80,"love":8}`).
 pub fn value_of(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
         Value::Object(map) => Some(map.values().filter_map(value_of).sum()),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
+        other => number_of(other),
     }
 }
 

@@ -5,7 +5,7 @@
 //! Zalo answers errors with HTTP 200 and a negative `error`: every reply is judged by its body.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -14,6 +14,10 @@ use crate::channel::Channel;
 use crate::config::Config;
 use crate::engine::Clock;
 use crate::i18n::tr;
+use crate::platform::gate::PauseGate;
+// Zalo's ids are read as text, like every platform's (`id_of`); `text_of` is its old name here.
+use crate::platform::json::{id_of as text_of, number_of};
+use crate::platform::{redact, transport};
 use crate::publisher::{BoxFuture, Job, Outcome, Publisher, Reconciled};
 use crate::render::zalo::{Article, broadcast_body, render};
 use crate::zalo::errors::{
@@ -36,8 +40,8 @@ pub struct ZaloChannel {
     auth: Arc<ZaloAuth>,
     config: Arc<Config>,
     clock: Clock,
-    /// Set on `-32` or `X-RateLimit-Remain: 0`: no call before then.
-    paused_until: Mutex<Option<DateTime<Utc>>>,
+    /// Closed on `-32` or `X-RateLimit-Remain: 0`.
+    gate: PauseGate,
 }
 
 type Reply = Result<Value, Classified>;
@@ -46,12 +50,12 @@ impl ZaloChannel {
     /// A client for the OA at `config.zalo.openapi_url`, with tokens from `auth`.
     pub fn new(config: Arc<Config>, auth: Arc<ZaloAuth>, clock: Clock) -> ZaloChannel {
         ZaloChannel {
-            http: crate::facebook::client::http_client_for(&config.zalo.openapi_url),
+            http: crate::platform::http::client_for(&config.zalo.openapi_url),
             base: config.zalo.openapi_url.trim_end_matches('/').to_string(),
             auth,
             config,
             clock,
-            paused_until: Mutex::new(None),
+            gate: PauseGate::new(),
         }
     }
 
@@ -66,16 +70,14 @@ impl ZaloChannel {
         call: ZaloCall,
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Reply {
-        let now = self.clock.now();
-        if let Some(until) = self.paused().filter(|t| *t > now) {
-            return Err(Classified::Outcome(Outcome::RateLimited {
-                message: tr(
-                    "Zalo's call limit was reached; loa waits",
-                    "đã chạm giới hạn gọi API của Zalo; loa tạm chờ",
-                )
-                .into(),
-                until,
-            }));
+        if let Some(refused) = self.gate.refusal(self.clock.now(), || {
+            tr(
+                "Zalo's call limit was reached; loa waits",
+                "đã chạm giới hạn gọi API của Zalo; loa tạm chờ",
+            )
+            .into()
+        }) {
+            return Err(Classified::Outcome(refused));
         }
         let mut token = self
             .auth
@@ -114,33 +116,14 @@ impl ZaloChannel {
 
     async fn send(&self, call: ZaloCall, req: reqwest::RequestBuilder) -> Reply {
         let now = self.clock.now();
-        let response = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    "timeout"
-                } else if e.is_connect() {
-                    "connection failed"
-                } else {
-                    "connection lost"
-                };
-                return Err(Classified::Outcome(transport_failure(call, what)));
-            }
-        };
-        let remain = response
-            .headers()
-            .get("x-ratelimit-remain")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        if let Some(until) = rate_limit_remain_pause(remain.as_deref(), now) {
-            *self
-                .paused_until
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(until);
+        let answer = transport::exchange(req)
+            .await
+            .map_err(|failed| Classified::Outcome(transport_failure(call, failed.kind.words())))?;
+        if let Some(until) = rate_limit_remain_pause(answer.header("x-ratelimit-remain"), now) {
+            self.gate.close_until(until);
         }
-        let status = response.status().as_u16();
-        let body = response.text().await.unwrap_or_default();
-        match parse_envelope(&body) {
+        let status = answer.status;
+        match parse_envelope(&answer.body) {
             Envelope::Ok(data) if (200..300).contains(&status) => Ok(data),
             Envelope::Err(e) => {
                 tracing::warn!(code = e.code, ?call, "Zalo refused a call");
@@ -148,22 +131,12 @@ impl ZaloChannel {
                 if let Classified::Outcome(Outcome::RateLimited { until, .. }) = &c
                     && e.code == -32
                 {
-                    *self
-                        .paused_until
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(*until);
+                    self.gate.close_until(*until);
                 }
                 Err(c)
             }
             _ => Err(classify(call, status, None, now, self.config.timezone)),
         }
-    }
-
-    fn paused(&self) -> Option<DateTime<Utc>> {
-        *self
-            .paused_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn post_json(&self, call: ZaloCall, path: &str, body: &Value) -> Reply {
@@ -391,19 +364,11 @@ fn auth_outcome(e: AuthError, now: DateTime<Utc>) -> Classified {
 /// Zalo's words are quoted in outcomes, which are stored and shown: the access token sent with
 /// the call must not be among them, however Zalo quoted it.
 fn hide_token(c: Classified, token: &secrecy::SecretString) -> Classified {
-    let secret = secrecy::ExposeSecret::expose_secret(token);
     match c {
-        Classified::Outcome(mut o) if !secret.is_empty() => {
-            if let Outcome::Transient { message, .. }
-            | Outcome::RateLimited { message, .. }
-            | Outcome::AuthExpired { message }
-            | Outcome::Permanent { message }
-            | Outcome::Ambiguous { message } = &mut o
-            {
-                *message = message.replace(secret, "[hidden]");
-            }
-            Classified::Outcome(o)
-        }
+        Classified::Outcome(o) => Classified::Outcome(redact::outcome(
+            o,
+            &[secrecy::ExposeSecret::expose_secret(token)],
+        )),
         other => other,
     }
 }
@@ -424,23 +389,6 @@ fn outcome_of(c: Classified) -> Outcome {
         Classified::NotFound => Outcome::Permanent {
             message: "Zalo has no such article".into(),
         },
-    }
-}
-
-/// Ids and numbers may come as strings or numbers (and exceed 2^53): keep ids as text.
-fn text_of(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn number_of(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
     }
 }
 

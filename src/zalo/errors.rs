@@ -17,12 +17,14 @@
 
 use std::fmt;
 
-use crate::redact::{integer, text_field};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
 use crate::i18n::tr;
+use crate::platform::json::{integer, text_field};
+use crate::platform::redact::scrub;
+use crate::platform::transport::{bare_answer, no_answer};
 use crate::publisher::Outcome;
 
 /// One Zalo error, from the Open API envelope or from the OAuth endpoint.
@@ -53,7 +55,7 @@ impl ZaloError {
         if self.code != 0 {
             text.push_str(&format!(" (error {})", self.code));
         }
-        redact(&text)
+        scrub(&text)
     }
 
     /// Whether Zalo's words contain `needle` (lowercase), ignoring case.
@@ -317,14 +319,7 @@ pub fn classify(
 /// What happened when no answer came at all (timeout, connection reset): §6 "Transport
 /// failures". `what` is the transport's description; tokens in it are hidden.
 pub fn transport_failure(call: ZaloCall, what: &str) -> Outcome {
-    let what = redact(what.trim());
-    maybe_done(
-        call,
-        tr(
-            format!("no answer from Zalo: {what}"),
-            format!("Zalo không trả lời: {what}"),
-        ),
-    )
+    maybe_done(call, no_answer("Zalo", what))
 }
 
 /// The pause that the `X-RateLimit-Remain` header asks for: none while calls remain, 60 s once
@@ -351,31 +346,12 @@ pub fn after_refresh(error: &ZaloError) -> Outcome {
 
 /// A failed reply with no readable error body.
 fn without_body(call: ZaloCall, http_status: u16, now: DateTime<Utc>) -> Outcome {
+    let bare = bare_answer("Zalo", http_status);
     match http_status {
-        429 => per_minute_limit(
-            tr(
-                "Zalo answered 429 Too Many Requests",
-                "Zalo trả lời 429 Too Many Requests",
-            )
-            .to_string(),
-            now,
-        ),
-        // Zalo answered, but not with what the call expects (no token, no id, not JSON): the
-        // call may still have taken effect.
-        200..=299 => maybe_done(
-            call,
-            tr(
-                format!("Zalo answered HTTP {http_status} without a readable result"),
-                format!("Zalo trả lời HTTP {http_status} nhưng không đọc được kết quả"),
-            ),
-        ),
-        _ => maybe_done(
-            call,
-            tr(
-                format!("Zalo answered HTTP {http_status} with no error details"),
-                format!("Zalo trả lời HTTP {http_status} không kèm chi tiết lỗi"),
-            ),
-        ),
+        429 => per_minute_limit(bare, now),
+        // Zalo answered, but not with what the call expects (no token, no id, not JSON), or
+        // failed without saying why: the call may still have taken effect.
+        _ => maybe_done(call, bare),
     }
 }
 
@@ -652,26 +628,6 @@ fn start_of(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
             || Utc.from_utc_datetime(&naive),
             |at| at.with_timezone(&Utc),
         )
-}
-
-/// Query parameters, form fields and headers whose value is a secret. Matched without regard
-/// to case.
-const SECRET_KEYS: [&str; 8] = [
-    "access_token=",
-    "access_token: ",
-    "refresh_token=",
-    "refresh_token: ",
-    "code_verifier=",
-    "secret_key=",
-    "secret_key: ",
-    "bearer ",
-];
-
-/// Hides the value after every [`SECRET_KEYS`] key in `text`. Zalo sends its token in a header,
-/// but a transport error may quote a legacy `?access_token=` URL, and a token must never reach a
-/// log or the store.
-fn redact(text: &str) -> String {
-    crate::redact::redact(text, &SECRET_KEYS)
 }
 
 #[cfg(test)]
@@ -1365,13 +1321,10 @@ mod tests {
                 Verify | List | GetOa | Detail | Update | Remove => "transient",
             };
             assert_eq!(outcome.class(), expected, "{call:?}");
+            // The wording and the hiding are the platform edge's (`platform::transport`).
             let message = outcome.message().unwrap_or_default();
-            assert!(!message.contains("AT2secret"), "{message}");
-            assert!(
-                message.contains("access_token=[hidden]&offset=0"),
-                "{message}"
-            );
-            assert!(message.contains("timed out"), "{message}");
+            let hidden = message.contains("access_token=[hidden]&offset=0");
+            assert!(hidden && !message.contains("AT2secret"), "{message}");
         }
         let Outcome::Ambiguous { message } = transport_failure(Broadcast, "connection reset")
         else {
@@ -1405,12 +1358,12 @@ mod tests {
     }
 
     #[test]
-    fn redact_hides_only_secrets() {
+    fn redaction_hides_only_secrets() {
         assert_eq!(
-            redact("POST refresh_token=RT1&app_id=1 secret_key: s3cret code_verifier=abc"),
+            scrub("POST refresh_token=RT1&app_id=1 secret_key: s3cret code_verifier=abc"),
             "POST refresh_token=[hidden]&app_id=1 secret_key: [hidden] code_verifier=[hidden]"
         );
         let plain = "Chuyển đổi số: access_token= (empty)";
-        assert_eq!(redact(plain), plain);
+        assert_eq!(scrub(plain), plain);
     }
 }

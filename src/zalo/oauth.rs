@@ -38,6 +38,9 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::i18n::tr;
+use crate::platform::json::{integer, text_field};
+use crate::platform::redact::scrub_with;
+use crate::platform::transport::Transport;
 use crate::token_store::{TokenLock, TokenStore, TokenStoreError, Tokens, ZaloTokens};
 
 /// The environment variable that seeds an empty token store (and is ignored after that, because
@@ -839,7 +842,7 @@ fn classify(status: StatusCode, body: &[u8], secrets: &[&str]) -> Reply {
         };
         return Reply::Ambiguous(format!("HTTP {}, {what}", status.as_u16()));
     };
-    if let Some(access_token) = text_field(&object, "access_token") {
+    if let Some(access_token) = object.get("access_token").and_then(text_field) {
         let lifetime = object
             .get("expires_in")
             .and_then(seconds)
@@ -849,7 +852,10 @@ fn classify(status: StatusCode, body: &[u8], secrets: &[&str]) -> Reply {
             });
         return Reply::Granted(Pair {
             access_token: SecretString::from(access_token),
-            refresh_token: text_field(&object, "refresh_token").map(SecretString::from),
+            refresh_token: object
+                .get("refresh_token")
+                .and_then(text_field)
+                .map(SecretString::from),
             lifetime,
         });
     }
@@ -876,7 +882,8 @@ fn classify(status: StatusCode, body: &[u8], secrets: &[&str]) -> Reply {
 }
 
 /// Zalo's words for an error, from the OAuth shape (`error_name`, `error_reason`,
-/// `error_description`) or the API envelope (`message`), without any secret we sent.
+/// `error_description`) or the API envelope (`message`), without any secret we sent (or any
+/// the platform edge's redactor knows by its key).
 fn error_detail(object: &Map<String, Value>, secrets: &[&str]) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for key in ["error_name", "error_description", "error_reason", "message"] {
@@ -890,34 +897,12 @@ fn error_detail(object: &Map<String, Value>, secrets: &[&str]) -> String {
     let mut detail = if parts.is_empty() {
         tr("no description", "không có mô tả").to_owned()
     } else {
-        parts.join("; ")
+        scrub_with(&parts.join("; "), secrets)
     };
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        detail = detail.replace(secret, "[…]");
-    }
     if detail.chars().count() > MAX_DETAIL_CHARS {
         detail = detail.chars().take(MAX_DETAIL_CHARS).collect::<String>() + "…";
     }
     detail
-}
-
-/// A non-empty string field.
-fn text_field(object: &Map<String, Value>, key: &str) -> Option<String> {
-    object
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-/// An integer sent as a number or a numeric string (§1: Zalo does both).
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 /// `expires_in` as a lifetime, if it is a believable one.
@@ -930,15 +915,7 @@ fn seconds(value: &Value) -> Option<TimeDelta> {
 /// A transport error's text, without the URL.
 fn describe(error: reqwest::Error) -> String {
     let error = error.without_url();
-    let kind = if error.is_timeout() {
-        tr("timed out", "hết thời gian chờ")
-    } else if error.is_connect() {
-        tr("could not connect", "không kết nối được")
-    } else if error.is_body() || error.is_decode() {
-        tr("the reply broke off", "câu trả lời bị đứt")
-    } else {
-        tr("the request failed", "yêu cầu thất bại")
-    };
+    let kind = Transport::of(&error).words();
     let mut text = format!("{kind}: {error}");
     let mut source = std::error::Error::source(&error);
     while let Some(cause) = source {
@@ -1237,7 +1214,7 @@ mod tests {
         let body = json!({"error": -14014, "error_name": "invalid_grant",
             "error_description": "Invalid refresh token RT-SECRET-1"});
         let detail = error_detail(body.as_object().unwrap(), &["RT-SECRET-1"]);
-        assert_eq!(detail, "invalid_grant; Invalid refresh token […]");
+        assert_eq!(detail, "invalid_grant; Invalid refresh token [hidden]");
     }
 
     #[test]
