@@ -183,7 +183,9 @@ pub fn build(
                         Some(format!(
                             "{} — {}",
                             r.reason.clone().unwrap_or_default(),
-                            reauth_hint(channel)
+                            crate::channels::spec(channel)
+                                .map(|s| s.reauth_hint())
+                                .unwrap_or_default()
                         )),
                     ),
                     Some(r) if paused_until.is_some() => (r.health.to_string(), r.reason.clone()),
@@ -247,17 +249,6 @@ pub fn build(
         timezone: tz.name().to_string(),
         unreadable,
     })
-}
-
-fn reauth_hint(channel: Channel) -> String {
-    match channel {
-        Channel::Facebook => tr(
-            "set a new LOA_FACEBOOK_PAGE_TOKEN or run `loa auth facebook --user-token …`, then restart loa",
-            "đặt LOA_FACEBOOK_PAGE_TOKEN mới hoặc chạy `loa auth facebook --user-token …`, rồi khởi động lại loa",
-        )
-        .to_string(),
-        Channel::Zalo => tr("run `loa auth zalo --url` and follow it, then restart loa", "chạy `loa auth zalo --url` và làm theo hướng dẫn, rồi khởi động lại loa").to_string(),
-    }
 }
 
 /// The officer's word for a state.

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::channel::Channel;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -34,6 +36,29 @@ pub trait ChannelSpec: Sync {
     /// The metrics the platform reports, by the contract's names (`super::METRICS`), in its
     /// order; a metric the platform has no figure for is left out.
     fn metrics(&self) -> &'static [&'static str];
+
+    /// What `loa preview --format json` shows for this channel when `post` goes out at `due`
+    /// (seen at `now`): at least `requests`, exactly what the client sends then, in order.
+    fn preview_json(
+        &self,
+        post: &Post,
+        config: &Config,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> serde_json::Map<String, serde_json::Value>;
+
+    /// What `loa preview` prints for this channel, for people.
+    fn preview_text(
+        &self,
+        post: &Post,
+        config: &Config,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()>;
+
+    /// What the officer does when the channel needs a new token.
+    fn reauth_hint(&self) -> String;
 
     /// The channel's client for `config`, with the secrets `secrets` gives, or why it cannot be
     /// served now. Called once per process, by `super::build`.

@@ -6,12 +6,10 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::app::preview::{DueFrom, Timing};
-use crate::channel::Channel;
 use crate::cli::PreviewFormat;
 use crate::config::Config;
 use crate::i18n::tr;
 use crate::post::{self, Post, PublishAt};
-use crate::render::{facebook, zalo};
 
 /// Previews `file`. Exit code 1 when the post has errors (they are printed instead).
 pub fn run(
@@ -79,28 +77,13 @@ pub fn json_preview(post: &Post, config: &Config, timing: &Timing) -> serde_json
             .get(channel)
             .copied()
             .unwrap_or((None, DueFrom::NextSlot));
-        let entry = match channel {
-            Channel::Facebook => {
-                let scheduled = due.and_then(|due| {
-                    facebook::native_time(due, timing.now, config.facebook.native_schedule)
-                });
-                json!({
-                    "due_at": due.map(local),
-                    "due_from": from,
-                    "native_scheduling": scheduled.is_some(),
-                    "requests": facebook::requests(&facebook::render(post), config, scheduled),
-                })
-            }
-            Channel::Zalo => {
-                let article = zalo::render(post, config);
-                json!({
-                    "due_at": due.map(local),
-                    "due_from": from,
-                    "requests": zalo::requests(&article, zalo::broadcasts(post, config)),
-                    "if_cover_refused": zalo::cover_fallback_requests(&article, config),
-                })
-            }
-        };
+        let mut entry = serde_json::Map::new();
+        entry.insert("due_at".into(), json!(due.map(local)));
+        entry.insert("due_from".into(), json!(from));
+        if let Some(spec) = crate::channels::spec(*channel) {
+            entry.extend(spec.preview_json(post, config, due, timing.now));
+        }
+        let entry = serde_json::Value::Object(entry);
         channels.insert(channel.name().into(), entry);
     }
     json!({
@@ -176,79 +159,9 @@ fn text_preview(
     }
     for channel in &post.channels {
         writeln!(out)?;
-        match channel {
-            Channel::Facebook => {
-                writeln!(out, "══ Facebook ══")?;
-                let due = timing.due.get(channel).and_then(|d| d.0);
-                if let Some(at) = due.and_then(|due| {
-                    facebook::native_time(due, timing.now, config.facebook.native_schedule)
-                }) {
-                    let at = at.with_timezone(&config.timezone);
-                    writeln!(
-                        out,
-                        "{}",
-                        tr(
-                            format!(
-                                "Handed to Facebook now, which publishes it itself at {} ({})",
-                                at.format("%Y-%m-%d %H:%M"),
-                                config.timezone.name()
-                            ),
-                            format!(
-                                "Giao cho Facebook ngay, Facebook tự đăng lúc {} ({})",
-                                at.format("%d/%m/%Y %H:%M"),
-                                config.timezone.name()
-                            ),
-                        )
-                    )?;
-                }
-                let fb = facebook::render(post);
-                writeln!(out, "{}", fb.message)?;
-                for photo in &fb.photos {
-                    match photo {
-                        facebook::Photo::File { path, bytes, .. } => writeln!(
-                            out,
-                            "[{}] {} ({})",
-                            tr("photo", "ảnh"),
-                            crate::paths::display(path).display(),
-                            post::source::human_size(*bytes)
-                        )?,
-                        facebook::Photo::Url(url) => {
-                            writeln!(out, "[{}] {url}", tr("photo", "ảnh"))?
-                        }
-                    }
-                }
-                if let Some(link) = &fb.link {
-                    writeln!(out, "[{}] {link}", tr("link", "liên kết"))?;
-                }
-            }
-            Channel::Zalo => {
-                writeln!(out, "══ Zalo ══")?;
-                let a = zalo::render(post, config);
-                writeln!(out, "{}: {}", tr("Title", "Tiêu đề"), a.title)?;
-                writeln!(out, "{}: {}", tr("Author", "Tác giả"), a.author)?;
-                writeln!(out, "{}: {}", tr("Description", "Mô tả"), a.description)?;
-                writeln!(out, "{}: {}", tr("Cover", "Ảnh bìa"), a.cover.photo_url)?;
-                let yes_no = if zalo::broadcasts(post, config) {
-                    tr("yes", "có")
-                } else {
-                    tr("no", "không")
-                };
-                writeln!(
-                    out,
-                    "{}: {yes_no}",
-                    tr("Send to followers", "Gửi tới người quan tâm")
-                )?;
-                for item in &a.body {
-                    match item {
-                        zalo::BodyItem::Text { content } => {
-                            writeln!(out, "[{}] {content}", tr("text", "chữ"))?
-                        }
-                        zalo::BodyItem::Image { url, caption } => {
-                            writeln!(out, "[{}] {url} {caption}", tr("image", "ảnh"))?
-                        }
-                    }
-                }
-            }
+        let due = timing.due.get(channel).and_then(|d| d.0);
+        if let Some(spec) = crate::channels::spec(*channel) {
+            spec.preview_text(post, config, due, timing.now, out)?;
         }
     }
     Ok(())

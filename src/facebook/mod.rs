@@ -5,5 +5,6 @@ pub mod auth;
 pub mod client;
 pub mod errors;
 pub mod insights;
+pub mod preview;
 pub mod spec;
 pub mod usage;

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use secrecy::SecretString;
 
 use crate::channel::Channel;
@@ -23,6 +25,35 @@ pub struct Facebook;
 impl ChannelSpec for Facebook {
     fn channel(&self) -> Channel {
         Channel::Facebook
+    }
+
+    fn preview_json(
+        &self,
+        post: &Post,
+        config: &Config,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        super::preview::json(post, config, due, now)
+    }
+
+    fn preview_text(
+        &self,
+        post: &Post,
+        config: &Config,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        super::preview::text(post, config, due, now, out)
+    }
+
+    fn reauth_hint(&self) -> String {
+        tr(
+            "set a new LOA_FACEBOOK_PAGE_TOKEN or run `loa auth facebook --user-token …`, then restart loa",
+            "đặt LOA_FACEBOOK_PAGE_TOKEN mới hoặc chạy `loa auth facebook --user-token …`, rồi khởi động lại loa",
+        )
+        .to_string()
     }
 
     fn check(&self, post: &Post, fm: &FrontMatter, _config: &Config, diags: &mut Vec<Diagnostic>) {

@@ -4,4 +4,5 @@
 pub mod client;
 pub mod errors;
 pub mod oauth;
+pub mod preview;
 pub mod spec;

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use crate::channel::Channel;
 use crate::channels::{Built, ChannelSpec, Secrets, Unavailable};
 use crate::clock::Clock;
@@ -24,6 +26,36 @@ pub struct Zalo;
 impl ChannelSpec for Zalo {
     fn channel(&self) -> Channel {
         Channel::Zalo
+    }
+
+    fn preview_json(
+        &self,
+        post: &Post,
+        config: &Config,
+        _due: Option<DateTime<Utc>>,
+        _now: DateTime<Utc>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        // Zalo has no scheduler of its own: what is sent does not depend on when.
+        super::preview::json(post, config)
+    }
+
+    fn preview_text(
+        &self,
+        post: &Post,
+        config: &Config,
+        _due: Option<DateTime<Utc>>,
+        _now: DateTime<Utc>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        super::preview::text(post, config, out)
+    }
+
+    fn reauth_hint(&self) -> String {
+        tr(
+            "run `loa auth zalo --url` and follow it, then restart loa",
+            "chạy `loa auth zalo --url` và làm theo hướng dẫn, rồi khởi động lại loa",
+        )
+        .to_string()
     }
 
     fn check(&self, post: &Post, fm: &FrontMatter, config: &Config, diags: &mut Vec<Diagnostic>) {
