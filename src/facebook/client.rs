@@ -394,7 +394,7 @@ impl Publisher for FacebookChannel {
                 if let Some(p) = scheduled.iter().find(|p| matches(p)) {
                     let at = p
                         .get("scheduled_publish_time")
-                        .and_then(|t| t.as_i64().or_else(|| t.as_str()?.parse().ok()));
+                        .and_then(crate::platform::json::integer);
                     if let (Some(id), Some(at)) = (
                         p.get("id").and_then(id_of),
                         at.and_then(|s| DateTime::from_timestamp(s, 0)),
@@ -449,7 +449,7 @@ impl Publisher for FacebookChannel {
                 Ok(v) => {
                     let at = v
                         .get("scheduled_publish_time")
-                        .and_then(|t| t.as_i64().or_else(|| t.as_str()?.parse().ok()))
+                        .and_then(crate::platform::json::integer)
                         .and_then(|s| DateTime::from_timestamp(s, 0))
                         .filter(|t| *t > self.clock.now());
                     match at {

@@ -791,23 +791,21 @@ impl Inner {
         };
         // Keeps it out of any `Debug` of the request, and out of HTTP/2 header compression.
         secret.set_sensitive(true);
-        let call = async {
-            let response = self
-                .http
+        let call = crate::platform::transport::exchange(
+            self.http
                 .post(format!("{}{TOKEN_PATH}", self.oauth_url))
                 .header("secret_key", secret)
-                .form(form)
-                .send()
-                .await?;
-            let status = response.status();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, body))
-        };
+                .form(form),
+        );
         // Real time on purpose: see REQUEST_TIMEOUT.
         let (status, body) = match tokio::time::timeout(REQUEST_TIMEOUT, call).await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => {
+            Ok(Ok(answered)) => (
+                StatusCode::from_u16(answered.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                answered.body.into_bytes(),
+            ),
+            Ok(Err(no_answer)) => {
                 // A connection that was never made carried nothing; anything later may have.
+                let e = no_answer.error;
                 return if e.is_connect() || e.is_builder() {
                     Reply::NotSent(describe(e))
                 } else {
