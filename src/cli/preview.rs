@@ -116,25 +116,45 @@ fn text_preview(
         crate::paths::display(&post.path).display(),
         post.title
     )?;
-    let when = match post.publish_at {
-        None => {
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        let t = t.with_timezone(&config.timezone);
+        format!(
+            "{} ({})",
+            tr(
+                t.format("%Y-%m-%d %H:%M").to_string(),
+                t.format("%d/%m/%Y %H:%M").to_string()
+            ),
+            config.timezone.name()
+        )
+    };
+    // Every channel goes out at the same time unless the queue gave them different slots.
+    let dues: Vec<_> = timing.due.values().collect();
+    let due = dues
+        .first()
+        .map(|d| d.0)
+        .filter(|t| dues.iter().all(|d| d.0 == *t));
+    let why = match (dues.first().map(|d| d.1), post.publish_at) {
+        (Some(DueFrom::Asked), _) => Some(tr("asked with --at", "theo --at").to_string()),
+        (_, None) => {
             let slots: Vec<String> = config
                 .schedule
                 .slots
                 .iter()
                 .map(ToString::to_string)
                 .collect();
-            tr(
-                format!("next free slot ({})", slots.join(", ")),
-                format!("khung giờ trống kế tiếp ({})", slots.join(", ")),
-            )
+            Some(tr(
+                format!("weekly slot ({})", slots.join(", ")),
+                format!("khung giờ hằng tuần ({})", slots.join(", ")),
+            ))
         }
-        Some(PublishAt::Now) => tr("now".into(), "ngay".into()),
-        Some(PublishAt::At(t)) => format!(
-            "{} ({})",
-            t.format("%Y-%m-%d %H:%M"),
-            config.timezone.name()
-        ),
+        (_, Some(PublishAt::Now)) => Some(tr("now", "ngay").to_string()),
+        (_, Some(PublishAt::At(_))) => None,
+    };
+    let when = match (due.flatten(), why) {
+        (Some(t), Some(why)) => format!("{} — {why}", local(t)),
+        (Some(t), None) => local(t),
+        (None, Some(why)) => why,
+        (None, None) => tr("no free slot", "không còn khung giờ trống").to_string(),
     };
     writeln!(out, "{}: {when}", tr("Publish", "Đăng lúc"))?;
     if post.draft {
