@@ -98,10 +98,17 @@ fn the_officer_reads_vietnamese() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
+    // The next Tuesday or Thursday, in the Vietnamese date form, with the zone named.
+    let when = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Đăng lúc: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let (date, why) = when.split_once(" (Asia/Ho_Chi_Minh) — ").expect(when);
     assert!(
-        text.contains("Đăng lúc: khung giờ trống kế tiếp (Thứ 3 07:00, Thứ 5 07:00)"),
-        "{text}"
+        chrono::NaiveDateTime::parse_from_str(date, "%d/%m/%Y %H:%M").is_ok(),
+        "{when}"
     );
+    assert_eq!(why, "khung giờ hằng tuần (Thứ 3 07:00, Thứ 5 07:00)");
     assert!(
         text.contains("══ Zalo ══") && text.contains("Tiêu đề:"),
         "{text}"
