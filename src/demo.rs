@@ -40,6 +40,8 @@ pub struct DemoOptions {
     pub fail_rate: f64,
     /// Share of creates whose answer is lost.
     pub ghost_rate: f64,
+    /// Write the log to `work_dir/demo.log` (the story on the terminal stays clean).
+    pub log_file: bool,
 }
 
 impl Default for DemoOptions {
@@ -49,6 +51,7 @@ impl Default for DemoOptions {
             work_dir: PathBuf::from("demo-data"),
             fail_rate: 0.2,
             ghost_rate: 0.2,
+            log_file: false,
         }
     }
 }
@@ -92,6 +95,10 @@ pub async fn run(
     let data_dir = options.work_dir.join("data");
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let log = options.work_dir.join("demo.log");
+    if options.log_file {
+        log_to(&log)?;
+    }
 
     // The story starts the Monday before the sample posts' first slot, whatever today is: the
     // demo is a simulation, and the samples carry fixed dates.
@@ -195,6 +202,16 @@ pub async fn run(
         .await?;
     writeln!(out, "\n{}", crate::status::text(&status, config.timezone))?;
     let result = summarize(&engine, &sandbox, out).await?;
+    if options.log_file {
+        writeln!(
+            out,
+            "{}",
+            tr(
+                format!("The detailed log: {}", log.display()),
+                format!("Nhật ký chi tiết: {}", log.display())
+            )
+        )?;
+    }
     server.abort();
     Ok(result)
 }
@@ -291,12 +308,26 @@ async fn snapshot(engine: &Engine) -> anyhow::Result<Vec<Row>> {
         .await?)
 }
 
+/// A story line's time: weekday, date and time, so the week the story is in is never in doubt.
 fn local(t: DateTime<Utc>, config: &Config) -> String {
-    let weekday = crate::status::human_time(&t.to_rfc3339(), config.timezone);
-    weekday.split(' ').take(2).collect::<Vec<_>>().join(" ")
-        + &t.with_timezone(&config.timezone)
-            .format(" %H:%M")
-            .to_string()
+    crate::status::human_time(&t.to_rfc3339(), config.timezone)
+}
+
+/// Sends this process's log to `path` (the engine's and the clients' lines, in English with UTC
+/// times, are for whoever debugs; the officer reads the story).
+fn log_to(path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    // Already set (a second demo in one process, a test): that log stays where it is.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "info,tokio_cron_scheduler=warn",
+        ))
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init();
+    Ok(())
 }
 
 async fn summarize(

@@ -44,6 +44,41 @@ fn the_demo_publishes_every_sample_post_exactly_once() {
         stdout.contains("9 / 9 lượt đăng thành công; 0 bài bị đăng trùng"),
         "{stdout}"
     );
+    // The story is the officer's: no log line in it (they are in demo-data/demo.log), and its
+    // times carry the date and never go backwards.
+    for noise in [" WARN ", " INFO ", " ERROR ", "Z  "] {
+        assert!(!stdout.contains(noise), "a log line in the story: {stdout}");
+    }
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("WARN"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(dir.path().join("demo-data/demo.log")).unwrap();
+    assert!(log.contains("publish attempt"), "{log}");
+    assert!(stdout.contains("demo-data/demo.log"), "{stdout}");
+    let times: Vec<chrono::NaiveDateTime> = stdout
+        .lines()
+        .take_while(|l| !l.starts_with("Bài viết"))
+        .filter(|l| l.contains("  facebook ") || l.contains("  zalo "))
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let at = words
+                .iter()
+                .position(|w| w.contains('/'))
+                .unwrap_or_else(|| panic!("no date in {l:?}"));
+            chrono::NaiveDateTime::parse_from_str(
+                &format!("{} {}", words[at], words[at + 1]),
+                "%d/%m/%Y %H:%M",
+            )
+            .unwrap_or_else(|e| panic!("{l:?}: {e}"))
+        })
+        .collect();
+    assert!(times.len() > 9, "{stdout}");
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "the story's times go backwards: {stdout}"
+    );
     // The officer sees the status at the end, with the zone named.
     assert!(
         stdout.contains("Bài viết (giờ Asia/Ho_Chi_Minh)"),

@@ -8,14 +8,19 @@ use crate::engine::Clock;
 use crate::i18n::tr;
 use crate::sandbox::{self, Faults, Sandbox};
 
-/// Runs the demo; exit 0 when every sample post was published exactly once.
-pub fn demo(out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+/// Runs the demo; exit 0 when every sample post was published exactly once. `log_file`: keep the
+/// log in `demo-data/demo.log`, out of the story on the terminal.
+pub fn demo(log_file: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let mut buffer = StdoutLines;
-    let result = runtime.block_on(demo::run(&DemoOptions::default(), &mut buffer));
+    let options = DemoOptions {
+        log_file,
+        ..DemoOptions::default()
+    };
+    let result = runtime.block_on(demo::run(&options, &mut buffer));
     let _ = out.flush();
     match result {
         Ok(r) if r.duplicates == 0 && r.published == r.deliveries && r.deliveries > 0 => Ok(0),

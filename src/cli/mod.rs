@@ -190,15 +190,13 @@ pub enum PreviewFormat {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo prints its own story; its logs would only clutter it.
-    let quiet = matches!(cli.command, Command::Demo);
-    init_tracing(
-        cli.log_format,
-        if quiet {
-            "warn"
-        } else {
-            "info,tokio_cron_scheduler=warn"
-        },
-    );
+    // The demo tells its own story on the terminal and keeps its log in `demo-data/demo.log`;
+    // with `LOA_LOG` set, its log goes to the terminal like every other command's.
+    let demo_logs_to_file =
+        matches!(cli.command, Command::Demo) && std::env::var_os("LOA_LOG").is_none();
+    if !demo_logs_to_file {
+        init_tracing(cli.log_format, "info,tokio_cron_scheduler=warn");
+    }
     // Unlocked handles: each write takes the lock briefly. Holding stderr's lock for the whole
     // run would block every log line written from another thread (the runtime's workers).
     let code = run(cli, &mut std::io::stdout(), &mut std::io::stderr());
@@ -209,7 +207,10 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     // The demo and the sandbox need no config: they bring their own.
     match cli.command {
-        Command::Demo => return demo::demo(out, err).unwrap_or(1),
+        Command::Demo => {
+            let log_file = std::env::var_os("LOA_LOG").is_none();
+            return demo::demo(log_file, out, err).unwrap_or(1);
+        }
         Command::Sandbox {
             port,
             fail_rate,

@@ -126,8 +126,14 @@ impl ZaloChannel {
         match parse_envelope(&answer.body) {
             Envelope::Ok(data) if (200..300).contains(&status) => Ok(data),
             Envelope::Err(e) => {
-                tracing::warn!(code = e.code, ?call, "Zalo refused a call");
                 let c = classify(call, status, Some(&e), now, self.config.timezone);
+                if matches!(c, Classified::Processing) {
+                    // -214 while verifying: Zalo is still fetching the article's pictures. The
+                    // normal path for a new article, not a refusal.
+                    tracing::debug!(code = e.code, ?call, "Zalo is still processing the article");
+                } else {
+                    tracing::warn!(code = e.code, ?call, "Zalo refused a call");
+                }
                 if let Classified::Outcome(Outcome::RateLimited { until, .. }) = &c
                     && e.code == -32
                 {
