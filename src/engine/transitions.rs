@@ -575,6 +575,10 @@ pub fn after_withdraw(
             d.remote_id = None;
             d.next_attempt_at = None;
             d.last_error = None;
+            if d.state == State::Cancelled {
+                // Nothing of it is left on the platform: no edit is owed any more.
+                d.update_state = None;
+            }
             ChannelEffect::None
         }
         Outcome::RateLimited { message, until } => {

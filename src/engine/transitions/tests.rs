@@ -315,3 +315,132 @@ fn updates_keep_the_post_published() {
         (State::Published, Some(UpdateState::Failed))
     );
 }
+
+#[test]
+fn a_cancel_takes_what_is_still_to_be_done() {
+    use crate::store::{BroadcastState, CancelReason};
+    // In flight: cancelled, and looked up if loa stops before the answer.
+    let mut d = delivery();
+    assert!(cancel(&mut d, Canceller::Officer));
+    assert_eq!(
+        (d.state, d.cancel_reason, d.needs_reconcile),
+        (State::Cancelled, Some(CancelReason::Officer), true)
+    );
+    // loa's own cancels (a deleted file) leave failed deliveries as they are.
+    let mut d = delivery();
+    d.state = State::Failed;
+    assert!(!cancel(&mut d, Canceller::Sync(CancelReason::Deleted)));
+    assert!(cancel(&mut d, Canceller::Officer));
+    // Published: only a broadcast not yet sent is taken back; a sent one is history.
+    let mut d = delivery();
+    d.state = State::Published;
+    d.broadcast_state = Some(BroadcastState::Pending);
+    assert!(cancel(&mut d, Canceller::Officer));
+    assert_eq!(
+        (d.state, d.broadcast_state),
+        (State::Published, Some(BroadcastState::Cancelled))
+    );
+    d.broadcast_state = Some(BroadcastState::Sent);
+    d.cancel_reason = None;
+    assert!(!cancel(&mut d, Canceller::Officer));
+}
+
+#[test]
+fn answers_that_meet_a_cancelled_delivery_never_bring_it_back() {
+    let cancelled = || {
+        let mut d = delivery();
+        assert!(cancel(&mut d, Canceller::Officer));
+        d
+    };
+    // A create refused for a passing reason: nothing is tried again.
+    let mut d = cancelled();
+    after_create(&mut d, &transient(), now(), "h", &policy(), 0.5);
+    assert_eq!(
+        (d.state, d.next_attempt_at, d.needs_reconcile),
+        (State::Cancelled, None, false)
+    );
+    // Held for later by the platform: stays cancelled, with the id to withdraw.
+    let mut d = cancelled();
+    after_create(
+        &mut d,
+        &Outcome::ScheduledOnPlatform {
+            remote_id: "1_9".into(),
+            at: now() + chrono::Duration::days(1),
+        },
+        now(),
+        "h",
+        &policy(),
+        0.5,
+    );
+    assert_eq!(
+        (d.state, d.platform_scheduled, d.remote_id.as_deref()),
+        (State::Cancelled, true, Some("1_9"))
+    );
+    // A look-up that finds nothing: no create.
+    let mut d = cancelled();
+    let (_, create) = after_reconcile(
+        &mut d,
+        &Reconciled::Absent,
+        now(),
+        "h",
+        &policy(),
+        true,
+        0.5,
+    );
+    assert!(!create);
+    assert_eq!(d.state, State::Cancelled);
+    // Out already: published, and the officer is told how to take it down.
+    let mut d = cancelled();
+    after_create(
+        &mut d,
+        &Outcome::Published {
+            remote_id: "1_9".into(),
+        },
+        now(),
+        "h",
+        &policy(),
+        0.5,
+    );
+    assert_eq!(d.state, State::Published);
+    assert!(d.last_error.unwrap().contains("loa unpublish"));
+}
+
+#[test]
+fn a_rate_limited_look_up_is_not_a_try() {
+    let mut d = delivery();
+    d.needs_reconcile = true;
+    let until = now() + chrono::Duration::minutes(30);
+    for _ in 0..10 {
+        let (effect, create) = after_reconcile(
+            &mut d,
+            &Reconciled::Paused {
+                message: "-32".into(),
+                until,
+            },
+            now(),
+            "h",
+            &policy(),
+            true,
+            0.5,
+        );
+        assert!(!create);
+        assert!(matches!(effect, ChannelEffect::Pause { .. }));
+    }
+    assert_eq!(
+        (d.state, d.reconcile_tries, d.next_attempt_at),
+        (State::RetryWait, 0, Some(until))
+    );
+    // A platform that refuses to list cannot say: the officer must look, at once.
+    after_reconcile(
+        &mut d,
+        &Reconciled::Undecidable {
+            message: "(#10) permission".into(),
+        },
+        now(),
+        "h",
+        &policy(),
+        true,
+        0.5,
+    );
+    assert_eq!(d.state, State::Unconfirmed);
+}
