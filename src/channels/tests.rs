@@ -6,30 +6,10 @@ use std::sync::Arc;
 
 use super::*;
 use crate::clock::Clock;
-
-fn config() -> Config {
-    Config::parse(
-        "language = \"en\"\n[facebook]\npage_id = \"1\"\n[zalo]\napp_id = \"2\"\nauthor = \"UBND xã\"\ndefault_cover_url = \"https://x.gov.vn/c.jpg\"\n[media]\npublic_base_url = \"https://x.gov.vn/m/\"\n",
-    )
-    .unwrap()
-}
+use crate::post::tests::{config, places};
 
 fn read(text: &str) -> Loaded {
     load_bytes(Path::new("bai.md"), text.as_bytes(), &config())
-}
-
-fn places(loaded: &Loaded) -> Vec<(usize, usize, String)> {
-    loaded
-        .problems
-        .iter()
-        .map(|p| {
-            (
-                p.diagnostic.line,
-                p.diagnostic.col,
-                format!("{:?}", p.diagnostic.severity),
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -143,6 +143,12 @@ pub fn apply(
     now: DateTime<Utc>,
 ) -> store::Result<SyncReport> {
     let mut report = SyncReport::default();
+    // Posts with a delivery row this loa cannot read: read once per sync, not once per post.
+    let unreadable: BTreeSet<String> = store
+        .unreadable_deliveries()?
+        .into_iter()
+        .map(|u| u.post_id)
+        .collect();
     let known: BTreeMap<String, PostRecord> = store
         .present_posts()?
         .into_iter()
@@ -217,7 +223,7 @@ pub fn apply(
             Change::Moved => store.update_post(&record, now)?,
             Change::New => store.insert_post(&record, now)?,
         }
-        align_deliveries(store, config, &record, file)?;
+        align_deliveries(store, config, &record, file, &unreadable)?;
         if record.problems.is_some() {
             report.invalid.push(file.rel.clone());
         }
@@ -312,6 +318,7 @@ fn align_deliveries(
     config: &Config,
     record: &PostRecord,
     file: &Scanned,
+    unreadable: &BTreeSet<String>,
 ) -> store::Result<()> {
     let usable = file.post.as_ref().filter(|_| record.problems.is_none());
     let wanted: Vec<Channel> = usable
@@ -386,9 +393,7 @@ fn align_deliveries(
         }
     }
     // A post with an unreadable delivery row gets no new one: that row may be this channel's.
-    if let Some(post) =
-        usable.filter(|_| !store.has_unreadable_delivery(&record.id).unwrap_or(true))
-    {
+    if let Some(post) = usable.filter(|_| !unreadable.contains(&record.id)) {
         for channel in wanted {
             if !existing.iter().any(|d| d.channel == channel) {
                 let (due_at, slotted) = schedule_of(post, record);
@@ -403,4 +408,30 @@ fn align_deliveries(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syncs_take_turns_across_holders_of_the_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SyncTurn::take(dir.path());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = dir.path().to_path_buf();
+        let second = std::thread::spawn(move || {
+            let _turn = SyncTurn::take(&path);
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
+            "a second sync waits while the first holds its turn"
+        );
+        drop(first);
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("and goes once the first is done");
+        second.join().unwrap();
+    }
 }

@@ -362,4 +362,4 @@ impl Post {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -2,7 +2,8 @@
 
 use super::*;
 
-fn config() -> Config {
+/// A config with both channels on (shared with the registry's tests).
+pub(crate) fn config() -> Config {
     Config::parse(
         "language = \"en\"\n[facebook]\npage_id = \"1\"\n[zalo]\napp_id = \"2\"\nauthor = \"UBND xã\"\ndefault_cover_url = \"https://x.gov.vn/c.jpg\"\n[media]\npublic_base_url = \"https://x.gov.vn/m/\"\n",
     )
@@ -13,7 +14,8 @@ fn read(text: &str) -> Loaded {
     load_bytes(Path::new("bai.md"), text.as_bytes(), &config())
 }
 
-fn places(loaded: &Loaded) -> Vec<(usize, usize, String)> {
+/// (line, column, severity) of every problem.
+pub(crate) fn places(loaded: &Loaded) -> Vec<(usize, usize, String)> {
     loaded
         .problems
         .iter()

@@ -294,16 +294,6 @@ impl Store {
         })
     }
 
-    /// Applies a channel effect on its own (a look-up's rate limit, a start-up token check).
-    pub fn apply_channel_effect(&mut self, channel: Channel, effect: &ChannelEffect) -> Result<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        apply_effect(&tx, channel, effect)?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Saves a platform's in-flight token at once (e.g. Zalo's create token), so that a crash
     /// after this point resumes with it instead of creating again.
     pub fn save_progress(&mut self, delivery_id: i64, progress: &str) -> Result<()> {

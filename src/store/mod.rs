@@ -494,16 +494,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether any delivery row of `post_id` is unreadable: such a post gets no new delivery
-    /// (the unreadable row may be the one for that channel).
-    pub fn has_unreadable_delivery(&self, post_id: &str) -> Result<bool> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id = ?1"
-        ))?;
-        let mut rows = stmt.query_map([post_id], read_delivery)?;
-        Ok(rows.any(|r| matches!(r, Ok(Err(_)))))
-    }
-
     /// A post's deliveries.
     pub fn deliveries_of(&self, post_id: &str) -> Result<Vec<Delivery>> {
         let mut stmt = self.conn.prepare(&format!(
