@@ -650,6 +650,22 @@ pub fn after_unpublish(d: &mut Delivery, outcome: &Outcome) -> ChannelEffect {
     }
 }
 
+/// What a metrics round that stopped on `outcome` does to its channel: a rate limit pauses the
+/// channel (publishing would meet the same limit), a dead token asks for a new one; anything
+/// else only loses this round.
+pub fn after_collection(outcome: &Outcome) -> ChannelEffect {
+    match outcome {
+        Outcome::RateLimited { message, until } => ChannelEffect::Pause {
+            until: *until,
+            reason: message.clone(),
+        },
+        Outcome::AuthExpired { message } => ChannelEffect::NeedsReauth {
+            reason: message.clone(),
+        },
+        _ => ChannelEffect::None,
+    }
+}
+
 /// After any closed attempt: an edit that arrived while the request was in flight (the sync
 /// leaves a delivery in flight alone) is owed to the platform now. `hash` is the post's
 /// content as stored now.

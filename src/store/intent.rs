@@ -305,6 +305,13 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Applies what an outcome met outside any delivery (a metrics round) does to its channel.
+    pub fn apply_channel_effect(&mut self, channel: Channel, effect: &ChannelEffect) -> Result<()> {
+        self.in_transaction(|s| apply_effect(&s.conn, channel, effect))
+    }
+}
+
 /// Records an attempt about to be made, in the caller's transaction; returns its id.
 fn record_attempt(
     conn: &rusqlite::Connection,

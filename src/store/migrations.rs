@@ -147,6 +147,58 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TABLE channels;
     ALTER TABLE channels_v2 RENAME TO channels;
     "#,
+    // 3: reach and engagement. Every snapshot is kept, with its figures (NULL = no figure) and
+    // the platform's raw answer; `collections` says per delivery which age step was taken last,
+    // when the next is due and which snapshot is the newest, so the report reads one row per
+    // delivery however many snapshots there are.
+    r#"
+    CREATE TABLE snapshots (
+        id          INTEGER PRIMARY KEY,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+        taken_at    TEXT NOT NULL,                 -- UTC
+        step        INTEGER CHECK (step IS NULL OR step BETWEEN 0 AND 6), -- age 1h..30d; NULL: asked for by hand
+        views       INTEGER CHECK (views IS NULL OR views >= 0),
+        reach       INTEGER CHECK (reach IS NULL OR reach >= 0),
+        reactions   INTEGER CHECK (reactions IS NULL OR reactions >= 0),
+        comments    INTEGER CHECK (comments IS NULL OR comments >= 0),
+        shares      INTEGER CHECK (shares IS NULL OR shares >= 0),
+        clicks      INTEGER CHECK (clicks IS NULL OR clicks >= 0),
+        missing     TEXT,                          -- JSON array: figures the platform retired
+        raw         TEXT NOT NULL                  -- the platform's answers, as received
+    );
+    CREATE INDEX snapshots_by_delivery ON snapshots(delivery_id, taken_at);
+
+    CREATE TABLE collections (
+        delivery_id     INTEGER PRIMARY KEY REFERENCES deliveries(id),
+        last_step       INTEGER CHECK (last_step IS NULL OR last_step BETWEEN 0 AND 6),
+        next_due_at     TEXT,                      -- UTC; NULL once done or stopped
+        stopped         TEXT CHECK (stopped IS NULL OR stopped IN ('gone')),
+        stopped_reason  TEXT,
+        link            TEXT,                      -- where the post is seen on the platform
+        latest_snapshot INTEGER REFERENCES snapshots(id)
+    );
+    CREATE INDEX collections_due ON collections(next_due_at) WHERE next_due_at IS NOT NULL;
+    CREATE INDEX deliveries_by_published_at ON deliveries(published_at);
+
+    CREATE TABLE retired_metrics (
+        channel     TEXT NOT NULL,
+        metric      TEXT NOT NULL,                 -- the platform's name
+        figure      TEXT NOT NULL,                 -- the contract's name of what it filled
+        retired_at  TEXT NOT NULL,
+        message     TEXT,
+        PRIMARY KEY (channel, metric)
+    );
+
+    CREATE TABLE account_snapshots (
+        id          INTEGER PRIMARY KEY,
+        channel     TEXT NOT NULL,
+        day         TEXT NOT NULL,                 -- the local date, YYYY-MM-DD
+        taken_at    TEXT NOT NULL,
+        followers   INTEGER CHECK (followers IS NULL OR followers >= 0),
+        raw         TEXT NOT NULL,
+        UNIQUE (channel, day)
+    );
+    "#,
 ];
 
 /// Brings the database up to the newest schema, one transaction per migration.

@@ -4,6 +4,7 @@
 //! there afterwards, because loa sends a platform request only after its attempt is committed.
 
 mod intent;
+mod metrics;
 mod migrations;
 mod types;
 
@@ -15,6 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::channel::Channel;
 
 pub use intent::{ChannelEffect, Closing, Step, Taken};
+pub use metrics::{AccountRow, AttentionRow, Collectable, NewSnapshot, ReportRow, RetiredRecord};
 pub use migrations::MIGRATIONS;
 pub use types::{
     AttemptKind, BroadcastState, CancelReason, Health, State, UnknownValue, UpdateState,
@@ -174,7 +176,7 @@ pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
         .map(|t| t.with_timezone(&Utc))
 }
