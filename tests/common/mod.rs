@@ -39,4 +39,5 @@ pub fn tags(html: &str) -> Vec<(String, String)> {
     out
 }
 pub mod fake;
+pub mod metrics;
 pub mod world;
