@@ -244,6 +244,20 @@ impl Store {
         Ok(true)
     }
 
+    /// The figures recorded missing in a delivery's newest snapshot (JSON array), if any.
+    pub fn latest_missing(&self, delivery_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT s.missing FROM collections c JOIN snapshots s ON s.id = c.latest_snapshot
+                 WHERE c.delivery_id = ?1",
+                [delivery_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     /// Stops collecting a delivery the platform no longer has.
     pub fn stop_collection(&mut self, delivery_id: i64, reason: &str) -> Result<()> {
         self.conn.execute(
