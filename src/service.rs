@@ -242,6 +242,7 @@ pub async fn serve(
         publishers,
         unavailable: missing.to_vec(),
         zalo_auth: None,
+        collectors: Vec::new(),
     };
     serve_channels(config, channels, once, shutdown, on_start).await
 }
@@ -259,6 +260,7 @@ pub async fn serve_channels(
         publishers,
         unavailable: missing,
         zalo_auth: zalo,
+        collectors,
     } = channels;
     let _lock = lock_data_dir(&config.data_dir)?;
     let store = crate::engine::open_store(&config.data_dir)
@@ -308,12 +310,13 @@ pub async fn serve_channels(
     if once {
         let attempted = engine.run_once().await?;
         tracing::info!(attempted, "one pass done");
+        collect_round(&engine, &collectors).await;
         return Ok(());
     }
 
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let _watcher = watch(&posts_dir, &data_dir, tx)?;
-    let mut scheduler = periodic_jobs(engine.clone(), tz, zalo).await?;
+    let mut scheduler = periodic_jobs(engine.clone(), tz, zalo, collectors).await?;
 
     let syncer = {
         let engine = engine.clone();
@@ -390,11 +393,35 @@ fn is_relevant(path: &Path, data_dir: &Path) -> bool {
     !noise
 }
 
-/// The periodic jobs: slot bookkeeping every hour (metrics and token refresh join later).
+/// One metrics round (what is due), then `report.html` rewritten. Never fails the service: a
+/// store error is logged and the next round tries again.
+async fn collect_round(engine: &Engine, collectors: &[Arc<dyn crate::metrics::Collector>]) {
+    use crate::metrics::collect::{Silent, collect};
+    match collect(engine, collectors, crate::metrics::Scope::Due, &Silent).await {
+        Ok(summary) if summary.asked > 0 || summary.accounts > 0 => {
+            tracing::info!(
+                asked = summary.asked,
+                snapshots = summary.snapshots,
+                accounts = summary.accounts,
+                "metrics collected"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "metrics collection failed"),
+    }
+    crate::app::report::write_html(engine).await;
+}
+
+/// How often the service looks for due metrics (the ages are 1 h and more apart).
+const METRICS_CRON: &str = "0 */10 * * * *";
+
+/// The periodic jobs: slot bookkeeping every hour, metrics every ten minutes (one round at a
+/// time, the first at start), the Zalo token refresh every half hour.
 async fn periodic_jobs(
     engine: Arc<Engine>,
     tz: chrono_tz::Tz,
     zalo: Option<Arc<crate::zalo::oauth::ZaloAuth>>,
+    collectors: Vec<Arc<dyn crate::metrics::Collector>>,
 ) -> Result<tokio_cron_scheduler::JobScheduler, ServiceError> {
     use tokio_cron_scheduler::{Job, JobScheduler};
     let start = |e: tokio_cron_scheduler::JobSchedulerError| ServiceError::Start(e.to_string());
@@ -407,6 +434,28 @@ async fn periodic_jobs(
             if let Err(e) = engine.bookkeeping().await {
                 tracing::error!(error = %e, "slot bookkeeping failed");
             }
+        })
+    })
+    .map_err(start)?;
+    scheduler.add(job).await.map_err(start)?;
+    // A round that runs long (thousands of posts, a slow platform) is never doubled by the next
+    // tick: the tick finds the round still going and leaves it.
+    let collecting = Arc::new(tokio::sync::Mutex::new(collectors));
+    {
+        let (engine, collecting) = (engine.clone(), collecting.clone());
+        tokio::spawn(async move {
+            let collectors = collecting.lock().await;
+            collect_round(&engine, &collectors).await;
+        });
+    }
+    let collector_engine = engine.clone();
+    let job = Job::new_async_tz(METRICS_CRON, tz, move |_id, _lock| {
+        let (engine, collecting) = (collector_engine.clone(), collecting.clone());
+        Box::pin(async move {
+            let Ok(collectors) = collecting.try_lock() else {
+                return;
+            };
+            collect_round(&engine, &collectors).await;
         })
     })
     .map_err(start)?;

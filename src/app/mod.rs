@@ -7,8 +7,10 @@
 //! service runs is asked with [`crate::service::running`], which only reads.
 
 pub mod connect;
+pub mod metrics;
 pub mod preview;
 pub mod queue;
+pub mod report;
 pub mod status;
 
 use std::sync::Arc;

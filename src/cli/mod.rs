@@ -6,9 +6,11 @@
 
 mod auth;
 mod check;
+mod metrics;
 mod demo;
 mod preview;
 mod queue;
+mod report;
 mod run;
 mod status;
 mod unpublish;
@@ -69,6 +71,34 @@ pub enum Command {
         /// JSON for scripts (shape in CONTRACT.md).
         #[arg(long)]
         json: bool,
+    },
+    /// The engagement summary: reach and engagement per channel, period, post and tag; the
+    /// plan's targets; what needs you.
+    Report {
+        /// First day (`2026-11-01` or `01/11/2026`); default: the Monday three weeks before
+        /// this week's.
+        #[arg(long)]
+        since: Option<String>,
+        /// Last day, included; default: today.
+        #[arg(long)]
+        until: Option<String>,
+        /// Group periods by ISO week (Monday first, the default) or calendar month; with `csv`,
+        /// gives the table of periods instead of the posts.
+        #[arg(long, value_enum)]
+        by: Option<ReportBy>,
+        /// `table` for the terminal, `csv` for Excel, `json` for scripts, `html` for a page with
+        /// charts.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Collect reach and engagement now for the published posts whose collection is due.
+    Metrics {
+        /// Every published post still on its platform, due or not.
+        #[arg(long)]
+        all: bool,
     },
     /// Put failed, missed (and with --force, unconfirmed) deliveries back in the queue.
     Retry {
@@ -177,6 +207,28 @@ pub enum LogFormat {
     Json,
 }
 
+/// `loa report --by`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportBy {
+    /// ISO weeks, Monday first.
+    Week,
+    /// Calendar months.
+    Month,
+}
+
+/// `loa report --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned text for the terminal.
+    Table,
+    /// UTF-8 with BOM and CRLF, for Excel.
+    Csv,
+    /// The contract's JSON shape.
+    Json,
+    /// One self-contained page with charts.
+    Html,
+}
+
 /// Output of `loa preview`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PreviewFormat {
@@ -240,6 +292,23 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
         Command::Run { once } => run::run(config, once, err),
         Command::Status { json } => status::run(config, json, out, err),
+        Command::Report {
+            since,
+            until,
+            by,
+            format,
+            out: file,
+        } => {
+            let asked = report::Asked {
+                since,
+                until,
+                by,
+                format,
+                file,
+            };
+            report::run(config, asked, out, err)
+        }
+        Command::Metrics { all } => metrics::run(config, all, out, err),
         Command::Retry {
             post,
             channel,
