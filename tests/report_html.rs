@@ -166,7 +166,11 @@ fn screenshots_at_phone_and_desktop_width_and_an_a4_pdf() {
             );
             let (w, h) = png_size(&png);
             assert_eq!((w, h), (width, 2400), "{}", png.display());
-            assert!(std::fs::metadata(&png).unwrap().len() > 20_000, "{}", png.display());
+            assert!(
+                std::fs::metadata(&png).unwrap().len() > 20_000,
+                "{}",
+                png.display()
+            );
         }
         let pdf = screens.join(format!("report-{tag}.pdf"));
         let _ = std::fs::remove_file(&pdf);
@@ -180,6 +184,11 @@ fn screenshots_at_phone_and_desktop_width_and_an_a4_pdf() {
         );
         let bytes = std::fs::read(&pdf).unwrap();
         assert!(bytes.starts_with(b"%PDF-"), "{} is a PDF", pdf.display());
-        assert!(bytes.len() > 20_000, "{} is {} bytes", pdf.display(), bytes.len());
+        assert!(
+            bytes.len() > 20_000,
+            "{} is {} bytes",
+            pdf.display(),
+            bytes.len()
+        );
     }
 }

@@ -50,6 +50,9 @@ pub fn css_colour(c: Channel) -> String {
 }
 
 const FONT: &str = "sans-serif";
+
+/// Days in an average month, for the legend's approximate scaled target.
+const AVERAGE_MONTH: f64 = 30.44;
 const TEXT: RGBColor = RGBColor(34, 34, 34);
 
 /// The report's periods, in order, each with its rows (one per channel).
@@ -98,7 +101,7 @@ struct Series {
     labels: Vec<String>,
     channels: Vec<Channel>,
     bars: Vec<Vec<Option<f64>>>,
-    lines: Vec<(Channel, String, Vec<f64>)>,
+    lines: Vec<(Channel, Vec<f64>)>,
     whole: bool,
 }
 
@@ -169,17 +172,11 @@ pub fn posts(r: &Report, size: Size) -> Option<String> {
         .iter()
         .filter(|t| chans.contains(&t.channel))
         .map(|t| {
-            let label = format!(
-                "{}: {} {}",
-                f::channel(t.channel),
-                f::word(l, Word::TargetLine),
-                f::target(l, t.count, t.per)
-            );
             let values = ps
                 .iter()
                 .map(|(s, e, _)| target_in(t, r.by, *s, *e))
                 .collect();
-            (t.channel, label, values)
+            (t.channel, values)
         })
         .collect();
     draw(
@@ -219,13 +216,78 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A tidy top for the y axis: a bit above the highest value, leaving room for the legend.
+/// A tidy top for the y axis: a bit above the highest value.
 fn y_top(max: f64, whole: bool) -> f64 {
     if max <= 0.0 {
         return if whole { 10.0 } else { 2.0 };
     }
-    let top = max * 1.3;
-    if whole { top.ceil() } else { top.ceil().max(2.0) }
+    if whole {
+        (max * 1.1).ceil()
+    } else {
+        (max * 1.15).ceil().max(2.0)
+    }
+}
+
+/// One entry of a chart's legend, which the page draws as HTML under the chart (where it
+/// neither hides bars nor shrinks with the drawing on a phone).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    /// What it names, in the report's language.
+    pub label: String,
+    /// Its CSS colour.
+    pub colour: String,
+    /// A dashed line (a target) rather than a bar.
+    pub line: bool,
+}
+
+/// The legend of [`views`]: one bar colour per channel.
+pub fn views_legend(r: &Report) -> Vec<Key> {
+    channels(r)
+        .into_iter()
+        .map(|c| Key {
+            label: f::channel(c).to_string(),
+            colour: css_colour(c),
+            line: false,
+        })
+        .collect()
+}
+
+/// The legend of [`posts`]: the channels' bars, then their targets' lines.
+pub fn posts_legend(r: &Report) -> Vec<Key> {
+    let l = r.language;
+    let chans = channels(r);
+    let mut keys = views_legend(r);
+    keys.extend(
+        r.targets
+            .iter()
+            .filter(|t| chans.contains(&t.channel))
+            .map(|t| {
+                let mut label = format!(
+                    "{}: {} {}",
+                    f::channel(t.channel),
+                    f::word(l, Word::TargetLine),
+                    f::target(l, t.count, t.per)
+                );
+                if t.per != r.by {
+                    // The line is the target scaled to the report's periods: say so.
+                    let (per_day, days) = match t.per {
+                        By::Month => (f64::from(t.count) / AVERAGE_MONTH, 7.0),
+                        By::Week => (f64::from(t.count) / 7.0, AVERAGE_MONTH),
+                    };
+                    label.push_str(&format!(
+                        " (≈ {}/{})",
+                        f::decimal(l, per_day * days),
+                        f::by(l, r.by)
+                    ));
+                }
+                Key {
+                    label,
+                    colour: css_colour(t.channel),
+                    line: true,
+                }
+            }),
+    );
+    keys
 }
 
 fn draw_into(
@@ -244,10 +306,14 @@ fn draw_into(
         .iter()
         .flatten()
         .flatten()
-        .chain(s.lines.iter().flat_map(|(_, _, v)| v.iter()))
+        .chain(s.lines.iter().flat_map(|(_, v)| v.iter()))
         .fold(0.0_f64, |m, v| m.max(*v));
     let top = y_top(max, s.whole);
-    let label_font = (FONT, 18).into_font().color(&TEXT);
+    let font_size = match size {
+        Size::Wide => 18,
+        Size::Narrow => 20,
+    };
+    let label_font = (FONT, font_size).into_font().color(&TEXT);
     let y_area = if s.whole { 72 } else { 44 };
     let mut chart = ChartBuilder::on(&root)
         .margin_top(14)
@@ -256,11 +322,7 @@ fn draw_into(
         .x_label_area_size(52)
         .y_label_area_size(y_area)
         .build_cartesian_2d(0f64..n as f64, 0f64..top)?;
-    let x_desc = format!(
-        "{} ({})",
-        f::word(l, Word::Period),
-        f::by(l, by)
-    );
+    let x_desc = format!("{} ({})", f::word(l, Word::Period), f::by(l, by));
     let whole = s.whole;
     let y_fmt = move |v: &f64| {
         if whole {
@@ -273,14 +335,18 @@ fn draw_into(
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(0)
-        .y_labels(if s.whole { 6 } else { (top as usize + 1).min(7) })
+        .y_labels(if s.whole {
+            6
+        } else {
+            (top as usize + 1).min(7)
+        })
         .y_label_formatter(&y_fmt)
         .label_style(label_font.clone())
-        .axis_desc_style((FONT, 18).into_font().color(&TEXT))
+        .axis_desc_style(label_font.clone())
         .x_desc(x_desc)
         .y_desc(s.y_desc.clone())
-        .light_line_style(RGBColor(236, 236, 236))
-        .bold_line_style(RGBColor(215, 215, 215))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(RGBColor(225, 225, 225))
         .draw()?;
 
     // Grouped bars: each period's slot holds one bar per channel, side by side.
@@ -296,13 +362,10 @@ fn draw_into(
                 colour.filled(),
             ))
         });
-        chart
-            .draw_series(rects)?
-            .label(f::channel(*c))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+        chart.draw_series(rects)?;
     }
     // Target lines: a dashed step per period.
-    for (c, label, values) in &s.lines {
+    for (c, values) in &s.lines {
         let colour = colour(*c);
         let points: Vec<(f64, f64)> = values
             .iter()
@@ -310,25 +373,20 @@ fn draw_into(
             .flat_map(|(i, v)| [(i as f64, *v), (i as f64 + 1.0, *v)])
             .collect();
         let style = colour.stroke_width(3);
-        chart
-            .draw_series(DashedLineSeries::new(points, 9, 5, style))?
-            .label(label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], style));
+        chart.draw_series(DashedLineSeries::new(points, 9, 5, style))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(label_font.clone())
-        .background_style(WHITE.mix(0.9))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()?;
 
     // The period labels, centred under their slots, thinned out so they never overlap.
-    let widest = s.labels.iter().map(|t| t.chars().count()).max().unwrap_or(1) as i32;
+    let widest = s
+        .labels
+        .iter()
+        .map(|t| t.chars().count())
+        .max()
+        .unwrap_or(1) as i32;
     let (left, _) = chart.backend_coord(&(0.0, 0.0));
     let (right, bottom) = chart.backend_coord(&(n as f64, 0.0));
     let slot = f64::from((right - left).max(1)) / n.max(1) as f64;
-    let step = ((f64::from(widest * 9 + 12) / slot).ceil() as usize).max(1);
+    let step = ((f64::from(widest * font_size / 2 + 12) / slot).ceil() as usize).max(1);
     let style = label_font.pos(Pos::new(HPos::Center, VPos::Top));
     for (i, text) in s.labels.iter().enumerate().step_by(step) {
         let (x, _) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
@@ -350,11 +408,10 @@ mod tests {
             let svg = views(&r, size).unwrap();
             assert!(svg.starts_with("<svg class=\"chart\""), "{}", &svg[..80]);
             assert!(svg.contains("viewBox="));
-            assert!(svg.contains("\nFacebook\n"), "legend");
             assert!(svg.contains("Lượt xem"));
             assert!(svg.contains("02/11"));
             let posts = posts(&r, size).unwrap();
-            assert!(posts.contains("mục tiêu 2 bài/tuần"));
+            assert!(posts.contains("Bài đăng"));
             assert!(!posts.contains("<script"));
         }
         // Vietnamese number form on the axis.
@@ -365,6 +422,22 @@ mod tests {
     }
 
     #[test]
+    fn legends_name_channels_and_targets() {
+        let r = fixture();
+        let keys: Vec<String> = posts_legend(&r).into_iter().map(|k| k.label).collect();
+        assert_eq!(
+            keys,
+            [
+                "Facebook",
+                "Zalo",
+                "Facebook: mục tiêu 2 bài/tuần",
+                "Zalo: mục tiêu 1 bài/tháng (≈ 0,23/tuần)"
+            ]
+        );
+        assert_eq!(views_legend(&r).len(), 2);
+    }
+
+    #[test]
     fn a_monthly_target_is_scaled_to_weeks() {
         let r = fixture();
         let zalo = &r.targets[1];
@@ -372,6 +445,30 @@ mod tests {
         let v = target_in(zalo, By::Week, start, start + chrono::Days::new(6));
         assert!((v - 7.0 / 30.0).abs() < 1e-9);
         assert_eq!(target_in(&r.targets[0], By::Week, start, start), 2.0);
+    }
+
+    /// A year of weeks on a phone: the period labels thin out instead of overlapping.
+    #[test]
+    fn many_periods_thin_their_labels() {
+        let mut r = fixture();
+        let first = r.periods[0].clone();
+        r.periods = (0..52)
+            .map(|i| {
+                let mut p = first.clone();
+                p.start = first.start + chrono::Days::new(7 * i);
+                p.end = p.start + chrono::Days::new(6);
+                p
+            })
+            .collect();
+        let labels = |svg: &str| {
+            svg.lines()
+                .filter(|l| l.len() == 5 && l.as_bytes()[2] == b'/')
+                .count()
+        };
+        let narrow = labels(&views(&r, Size::Narrow).unwrap());
+        let wide = labels(&views(&r, Size::Wide).unwrap());
+        assert!((4..=9).contains(&narrow), "{narrow} labels on a phone");
+        assert!(wide > narrow && wide <= 20, "{wide} labels wide");
     }
 
     #[test]

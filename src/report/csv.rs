@@ -40,7 +40,16 @@ pub const POSTS_HEADER: [&str; 14] = [
 
 /// The headings of the periods CSV.
 pub const PERIODS_HEADER: [&str; 11] = [
-    "by", "start", "end", "channel", "posts", "views", "reach", "reactions", "comments", "shares",
+    "by",
+    "start",
+    "end",
+    "channel",
+    "posts",
+    "views",
+    "reach",
+    "reactions",
+    "comments",
+    "shares",
     "clicks",
 ];
 
@@ -172,18 +181,44 @@ mod tests {
         let r = fixture();
         let bytes = periods_csv(&r);
         let text = std::str::from_utf8(&bytes[3..]).unwrap();
-        assert!(text.starts_with("by,start,end,channel,posts,views,reach,reactions,comments,shares,clicks\r\n"));
+        assert!(text.starts_with(
+            "by,start,end,channel,posts,views,reach,reactions,comments,shares,clicks\r\n"
+        ));
         let rows = read(&bytes);
         assert_eq!(rows.len(), 10);
         let first: Vec<&str> = rows[0].iter().collect();
         assert_eq!(
             first,
-            ["week", "2026-11-02", "2026-11-08", "facebook", "2", "650", "500", "50", "7", "5", "30"]
+            [
+                "week",
+                "2026-11-02",
+                "2026-11-08",
+                "facebook",
+                "2",
+                "650",
+                "500",
+                "50",
+                "7",
+                "5",
+                "30"
+            ]
         );
         let empty: Vec<&str> = rows[3].iter().collect();
         assert_eq!(
             empty,
-            ["week", "2026-11-09", "2026-11-15", "zalo", "0", "", "", "", "", "", ""]
+            [
+                "week",
+                "2026-11-09",
+                "2026-11-15",
+                "zalo",
+                "0",
+                "",
+                "",
+                "",
+                "",
+                "",
+                ""
+            ]
         );
         // The same bytes whatever the report's language.
         let mut en = r.clone();

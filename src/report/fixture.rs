@@ -145,7 +145,12 @@ pub fn fixture() -> Report {
     let posts = vec![
         post(&HOP_DAN, Facebook, "1001_2001", fb(400, 300, 30, 5, 3, 20)),
         post(&HOP_DAN, Zalo, "za-hop-dan", zl(2100, 15, 1, 12)),
-        post(&TIEM_CHUNG, Facebook, "1001_2002", fb(250, 200, 20, 2, 2, 10)),
+        post(
+            &TIEM_CHUNG,
+            Facebook,
+            "1001_2002",
+            fb(250, 200, 20, 2, 2, 10),
+        ),
         post(&TIEM_CHUNG, Zalo, "za-tiem-chung", zl(1500, 10, 0, 8)),
         post(&LU, Facebook, "1001_2003", fb(584, 480, 37, 5, 4, 15)),
         post(&LU, Zalo, "za-lu", zl(2078, 15, 2, 11)),
@@ -160,7 +165,13 @@ pub fn fixture() -> Report {
         ),
     ];
     let top_posts = [1, 5, 3, 4, 0].iter().map(|&i| posts[i].clone()).collect();
-    let weeks = [day(11, 2), day(11, 9), day(11, 16), day(11, 23), day(11, 30)];
+    let weeks = [
+        day(11, 2),
+        day(11, 9),
+        day(11, 16),
+        day(11, 23),
+        day(11, 30),
+    ];
     let none = Figures::default();
     let periods = vec![
         period(weeks[0], Facebook, 2, fb(650, 500, 50, 7, 5, 30)),

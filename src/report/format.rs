@@ -27,7 +27,7 @@ pub fn pick<T>(lang: Language, en: T, vi: T) -> T {
 fn group(digits: &str, sep: char) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(c);
@@ -189,7 +189,11 @@ pub fn met(lang: Language, met: bool) -> &'static str {
 pub fn target(lang: Language, count: u32, per: By) -> String {
     pick(
         lang,
-        format!("{count} {}/{}", if count == 1 { "post" } else { "posts" }, by(lang, per)),
+        format!(
+            "{count} {}/{}",
+            if count == 1 { "post" } else { "posts" },
+            by(lang, per)
+        ),
         format!("{count} bài/{}", by(lang, per)),
     )
 }
@@ -269,10 +273,19 @@ pub fn word(lang: Language, w: Word) -> &'static str {
         Word::Reason => ("Why", "Lý do"),
         Word::Fix => ("What to do", "Cách xử lý"),
         Word::ViewsChart => ("Views per period", "Lượt xem theo kỳ"),
-        Word::PostsChart => ("Posts per period against the target", "Số bài theo kỳ so với mục tiêu"),
+        Word::PostsChart => (
+            "Posts per period against the target",
+            "Số bài theo kỳ so với mục tiêu",
+        ),
         Word::TargetLine => ("target", "mục tiêu"),
-        Word::NoPosts => ("No posts in this range.", "Không có bài đăng nào trong khoảng này."),
-        Word::Missing => ("— : no figure from the platform", "— : nền tảng không có số liệu"),
+        Word::NoPosts => (
+            "No posts in this range.",
+            "Không có bài đăng nào trong khoảng này.",
+        ),
+        Word::Missing => (
+            "— : no figure from the platform",
+            "— : nền tảng không có số liệu",
+        ),
     };
     pick(lang, en, vi)
 }
@@ -280,7 +293,11 @@ pub fn word(lang: Language, w: Word) -> &'static str {
 /// The metrics the report's channels have, in [`crate::metrics::METRIC_NAMES`] order: the
 /// columns to lay out (all six when the report names none).
 pub fn metric_columns(r: &Report) -> Vec<&'static str> {
-    let known: Vec<&str> = r.metrics.iter().flat_map(|m| m.metrics.iter().copied()).collect();
+    let known: Vec<&str> = r
+        .metrics
+        .iter()
+        .flat_map(|m| m.metrics.iter().copied())
+        .collect();
     crate::metrics::METRIC_NAMES
         .into_iter()
         .filter(|n| known.is_empty() || known.contains(n))
@@ -439,7 +456,11 @@ mod tests {
         ];
         let mut all: Vec<String> = words.iter().map(|w| word(Vi, *w).to_string()).collect();
         all.extend(states.iter().map(|s| attention_state(Vi, s).to_string()));
-        all.extend(crate::metrics::METRIC_NAMES.iter().map(|m| metric(Vi, m).to_string()));
+        all.extend(
+            crate::metrics::METRIC_NAMES
+                .iter()
+                .map(|m| metric(Vi, m).to_string()),
+        );
         for s in [PeriodStatus::Met, PeriodStatus::Missed, PeriodStatus::Open] {
             all.push(period_status(Vi, s).to_string());
         }

@@ -147,10 +147,12 @@ struct AttentionView {
     fix: Option<String>,
 }
 
-/// A chart in both drawings.
+/// A chart in both drawings, with its legend.
 struct ChartView {
+    title: &'static str,
     wide: String,
     narrow: String,
+    legend: Vec<chart::Key>,
 }
 
 #[derive(Template)]
@@ -163,8 +165,7 @@ struct Page {
     by: String,
     made: String,
     cards: Vec<Card>,
-    views_chart: Option<ChartView>,
-    posts_chart: Option<ChartView>,
+    charts: Vec<ChartView>,
     metric_heads: Vec<String>,
     periods: Vec<Row>,
     targets: Vec<TargetView>,
@@ -206,11 +207,15 @@ fn post_view(l: Language, p: &PostRow, cols: &[&str]) -> PostView {
 
 fn chart_view(
     r: &Report,
+    title: Word,
     draw: fn(&Report, Size) -> Option<String>,
+    legend: fn(&Report) -> Vec<chart::Key>,
 ) -> Option<ChartView> {
     Some(ChartView {
+        title: f::word(r.language, title),
         wide: draw(r, Size::Wide)?,
         narrow: draw(r, Size::Narrow)?,
+        legend: legend(r),
     })
 }
 
@@ -250,8 +255,13 @@ fn page(r: &Report) -> Page {
                     .collect(),
             })
             .collect(),
-        views_chart: chart_view(r, chart::views),
-        posts_chart: chart_view(r, chart::posts),
+        charts: [
+            chart_view(r, Word::ViewsChart, chart::views, chart::views_legend),
+            chart_view(r, Word::PostsChart, chart::posts, chart::posts_legend),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         metric_heads: cols
             .iter()
             .map(|m| f::capitalized(f::metric(l, m)))
@@ -338,8 +348,13 @@ mod tests {
     fn escapes_every_text_from_posts_and_platforms() {
         let out = html(&fixture());
         assert!(!out.contains("<script"), "no script element, ever");
-        assert!(out.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(out.contains("ý kiến &#34;cử tri&#34;") || out.contains("ý kiến &quot;cử tri&quot;"));
+        assert!(
+            out.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+                || out.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+        );
+        assert!(
+            out.contains("ý kiến &#34;cử tri&#34;") || out.contains("ý kiến &quot;cử tri&quot;")
+        );
     }
 
     #[test]

@@ -48,9 +48,15 @@ mod tests {
         );
         assert_eq!(v["periods"][0]["start"], "2026-11-02");
         assert_eq!(v["periods"][0]["views"], 650);
-        assert_eq!(v["posts"][0]["title"], "Họp dân về quy hoạch khu dân cư Đồng Xoài");
+        assert_eq!(
+            v["posts"][0]["title"],
+            "Họp dân về quy hoạch khu dân cư Đồng Xoài"
+        );
         assert_eq!(v["posts"][0]["published_at"], "2026-11-03T07:00:00+07:00");
-        assert_eq!(v["posts"][1]["metrics"], json!({"views": 2100, "reactions": 15, "comments": 1, "shares": 12}));
+        assert_eq!(
+            v["posts"][1]["metrics"],
+            json!({"views": 2100, "reactions": 15, "comments": 1, "shares": 12})
+        );
         assert_eq!(v["posts"][6]["title"], SCRIPT_TITLE);
         assert_eq!(v["posts"][6]["metrics"], json!({}));
         assert_eq!(v["targets"][0]["target"], "2/week");

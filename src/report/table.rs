@@ -74,7 +74,9 @@ fn metric_headings(l: Language, cols: &[&str]) -> Vec<String> {
 }
 
 fn figure_cells(l: Language, figures: &crate::metrics::Figures, cols: &[&str]) -> Vec<Cell> {
-    cols.iter().map(|m| num(f::figure(l, figures.get(m)))).collect()
+    cols.iter()
+        .map(|m| num(f::figure(l, figures.get(m))))
+        .collect()
 }
 
 fn totals(r: &Report) -> String {
@@ -203,7 +205,11 @@ fn followers(r: &Report) -> Option<String> {
     for g in &r.followers {
         t.add_row(vec![
             Cell::new(f::channel(g.channel)),
-            num(format!("{}: {}", f::date(l, g.first_day), f::int(l, g.first))),
+            num(format!(
+                "{}: {}",
+                f::date(l, g.first_day),
+                f::int(l, g.first)
+            )),
             num(format!("{}: {}", f::date(l, g.last_day), f::int(l, g.last))),
             num(f::signed(l, g.change)),
         ]);
@@ -275,11 +281,17 @@ mod tests {
         assert!(out.starts_with("Báo cáo tương tác\n"));
         assert!(out.contains("02/11/2026 – 03/12/2026 (giờ Asia/Ho_Chi_Minh), theo tuần"));
         assert!(out.contains("Lập lúc: 03/12/2026 10:00"));
-        let fb = out.lines().find(|l| l.starts_with("│ Facebook ┆        5 ┆")).unwrap();
+        let fb = out
+            .lines()
+            .find(|l| l.starts_with("│ Facebook ┆        5 ┆"))
+            .unwrap();
         for n in ["1.234", "980", "87", "12", "9", "45"] {
             assert!(fb.contains(&format!(" {n} ")), "{n} in {fb}");
         }
-        let zalo = out.lines().find(|l| l.starts_with("│ Zalo     ┆        3 ┆")).unwrap();
+        let zalo = out
+            .lines()
+            .find(|l| l.starts_with("│ Zalo     ┆        3 ┆"))
+            .unwrap();
         assert!(zalo.contains(" 5.678 "), "{zalo}");
         // Zalo has no reach and no clicks: a dash, never 0.
         assert_eq!(zalo.matches(" — ").count(), 2, "{zalo}");
@@ -306,7 +318,8 @@ mod tests {
         for line in out.lines() {
             if line.starts_with('┌') {
                 width = Some(line.chars().count());
-            } else if line.starts_with('│') || line.starts_with('├') || line.starts_with('└') {
+            } else if line.starts_with('│') || line.starts_with('├') || line.starts_with('└')
+            {
                 assert_eq!(Some(line.chars().count()), width, "{line}");
             }
         }
