@@ -153,6 +153,7 @@ fn screenshots_at_phone_and_desktop_width_and_an_a4_pdf() {
     let screens = screens_dir();
     for (language, tag) in [(Language::Vi, "vi"), (Language::En, "en")] {
         let page = write_page(dir.path(), &format!("report-{tag}.html"), language);
+        std::fs::copy(&page, screens.join(format!("report-{tag}.html"))).unwrap();
         for (name, width) in [("phone", 390), ("desktop", 1280)] {
             let png = screens.join(format!("report-{tag}-{name}.png"));
             let _ = std::fs::remove_file(&png);

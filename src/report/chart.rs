@@ -386,7 +386,8 @@ fn draw_into(
     let (left, _) = chart.backend_coord(&(0.0, 0.0));
     let (right, bottom) = chart.backend_coord(&(n as f64, 0.0));
     let slot = f64::from((right - left).max(1)) / n.max(1) as f64;
-    let step = ((f64::from(widest * font_size / 2 + 12) / slot).ceil() as usize).max(1);
+    // About 0.45 em per character (digits and slashes), plus a gap.
+    let step = ((f64::from(widest * font_size * 9 / 20 + 8) / slot).ceil() as usize).max(1);
     let style = label_font.pos(Pos::new(HPos::Center, VPos::Top));
     for (i, text) in s.labels.iter().enumerate().step_by(step) {
         let (x, _) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
