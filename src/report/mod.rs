@@ -51,3 +51,20 @@ pub fn render(r: &Report, format: Format) -> Vec<u8> {
         Format::Html => html(r).into_bytes(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_picks_the_format() {
+        let r = fixture::fixture();
+        assert_eq!(render(&r, Format::Table), table(&r).into_bytes());
+        assert_eq!(render(&r, Format::Json), json(&r).into_bytes());
+        assert_eq!(render(&r, Format::Html), html(&r).into_bytes());
+        let posts = render(&r, Format::Csv(CsvRows::Posts));
+        let periods = render(&r, Format::Csv(CsvRows::Periods));
+        assert!(posts.starts_with("\u{feff}file,title,".as_bytes()));
+        assert!(periods.starts_with("\u{feff}by,start,".as_bytes()));
+    }
+}
