@@ -2,7 +2,7 @@
 //! by `comfy-table`, which measures display width, so Vietnamese lines up; no colours, so the
 //! text reads the same in a pipe, a file or a log.
 
-use comfy_table::{Cell, CellAlignment, Table, presets};
+use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
 
 use crate::i18n::Language;
 
@@ -54,9 +54,16 @@ fn header(r: &Report) -> String {
     )
 }
 
+/// How wide a table may grow before long texts (titles, reasons) wrap inside their cells. The
+/// formatter is pure, so it cannot ask the terminal; 120 columns fits a common terminal and
+/// keeps short tables as they are.
+pub const MAX_WIDTH: u16 = 120;
+
 fn new_table(header: Vec<String>) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(MAX_WIDTH);
     t.set_header(header);
     t
 }
@@ -188,6 +195,12 @@ fn top_posts(r: &Report) -> Option<String> {
             Cell::new(p.link.as_deref().unwrap_or(f::MISSING)),
         ]);
     }
+    // A link broken across lines cannot be clicked or copied: only the title wraps.
+    for i in 1..5 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
     Some(t.to_string())
 }
 
@@ -307,6 +320,7 @@ mod tests {
         assert!(out.contains("Cần xử lý (3)"));
         assert!(out.contains("mã truy cập sắp hết hạn"));
         assert!(out.contains("Đăng lúc (giờ Asia/Ho_Chi_Minh)"));
+        assert!(out.contains(" https://oa.zalo.me/article/za-tiem-chung "));
         assert!(!out.contains('\u{1b}'), "no ANSI escapes");
     }
 
@@ -322,6 +336,14 @@ mod tests {
             {
                 assert_eq!(Some(line.chars().count()), width, "{line}");
             }
+        }
+    }
+
+    #[test]
+    fn no_line_is_wider_than_the_maximum() {
+        let out = table(&fixture());
+        for line in out.lines() {
+            assert!(line.chars().count() <= usize::from(MAX_WIDTH), "{line}");
         }
     }
 
