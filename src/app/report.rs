@@ -74,7 +74,7 @@ pub async fn write_html(engine: &crate::engine::Engine) {
     };
     let written = match model {
         Ok(report) => {
-            let page = crate::report::html::html(&report);
+            let page = crate::report::html(&report);
             let path = path.clone();
             tokio::task::spawn_blocking(move || write_atomically(&path, page.as_bytes()))
                 .await

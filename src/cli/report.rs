@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use super::{ReportBy, ReportFormat};
 use crate::config::Config;
 use crate::i18n::tr;
-use crate::report::{By, Format, Options};
+use crate::report::{By, CsvRows, Format, Options};
 
 /// What the officer asked for on the command line.
 pub struct Asked {
@@ -71,12 +71,12 @@ pub fn run(config: Config, asked: Asked, out: &mut dyn Write, err: &mut dyn Writ
     };
     let format = match asked.format {
         ReportFormat::Table => Format::Table,
-        ReportFormat::Csv => Format::Csv,
+        // `--by` given for CSV asks for the period table instead of the post rows.
+        ReportFormat::Csv if asked.by.is_some() => Format::Csv(CsvRows::Periods),
+        ReportFormat::Csv => Format::Csv(CsvRows::Posts),
         ReportFormat::Json => Format::Json,
         ReportFormat::Html => Format::Html,
     };
-    // `--by` given for CSV asks for the period table instead of the post rows.
-    let by_given = asked.by.is_some();
     let runtime = super::runtime()?;
     let report = match runtime.block_on(crate::app::report::report(config, options)) {
         Ok(r) => r,
@@ -85,7 +85,7 @@ pub fn run(config: Config, asked: Asked, out: &mut dyn Write, err: &mut dyn Writ
             return Ok(1);
         }
     };
-    let bytes = crate::report::render(&report, format, by_given);
+    let bytes = crate::report::render(&report, format);
     match asked.file {
         None => out.write_all(&bytes)?,
         Some(path) => {
