@@ -242,6 +242,7 @@ pub async fn serve(
         publishers,
         unavailable: missing.to_vec(),
         zalo_auth: None,
+        collectors: Vec::new(),
     };
     serve_channels(config, channels, once, shutdown, on_start).await
 }
@@ -259,6 +260,7 @@ pub async fn serve_channels(
         publishers,
         unavailable: missing,
         zalo_auth: zalo,
+        collectors: _,
     } = channels;
     let _lock = lock_data_dir(&config.data_dir)?;
     let store = crate::engine::open_store(&config.data_dir)
