@@ -630,3 +630,43 @@ async fn the_account_is_the_page_follows_answer() {
         "a retired metric is not asked"
     );
 }
+
+#[tokio::test]
+async fn once_facebook_s_pause_is_over_the_reading_that_caused_it_no_longer_holds_metrics_back() {
+    let fake = Fake::start(
+        healthy,
+        |n| {
+            if n == 0 {
+                vec![("x-business-use-case-usage", format!(r#"{{"{PAGE}":[{{"type":"pages","call_count":95,"total_cputime":5,"total_time":5,"estimated_time_to_regain_access":1}}]}}"#))]
+            } else {
+                Vec::new()
+            }
+        },
+        |_| None,
+    )
+    .await;
+    // Ten sandbox minutes per real second: the one-minute pause ends after 0.1 s.
+    let clock = Clock::compressed(chrono::Utc::now(), 600.0);
+    let fb = FacebookChannel::new(
+        &fake.server.uri(),
+        "v25.0",
+        PAGE,
+        SecretString::from(TOKEN),
+        false,
+        clock.clone(),
+    );
+    let (first, _) = collect(&fb, &asked(2), &BTreeSet::new()).await;
+    assert_eq!(first.items.len(), 2);
+    assert_eq!(fb.recent_usage_percent(), Some(95.0));
+    let (paused, _) = collect(&fb, &asked(2), &BTreeSet::new()).await;
+    assert!(matches!(paused.stopped, Some(Outcome::RateLimited { .. })));
+
+    clock
+        .sleep_until(clock.now() + chrono::Duration::seconds(90))
+        .await;
+    assert_eq!(fb.recent_usage_percent(), None);
+    let (after, _) = collect(&fb, &asked(2), &BTreeSet::new()).await;
+    assert_eq!(after.stopped, None);
+    assert_eq!(after.items.len(), 2);
+    assert_eq!(fake.batches().len(), 2);
+}

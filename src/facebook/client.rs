@@ -42,9 +42,19 @@ pub struct FacebookChannel {
     clock: Clock,
     /// Closed when the usage headers say the channel is near its limit.
     gate: PauseGate,
-    /// The usage headers of the latest reply, and when it came: metrics collection reads them
-    /// to leave publishing its headroom.
-    latest_usage: Mutex<Option<(Usage, DateTime<Utc>)>>,
+    /// The usage headers of the latest reply, when it came, and until when they paused the
+    /// channel (if they did): metrics collection reads them to leave publishing its headroom.
+    latest_usage: Mutex<Option<UsageReading>>,
+}
+
+/// The usage headers of one reply, as the client keeps them.
+#[derive(Clone, Debug)]
+struct UsageReading {
+    usage: Usage,
+    /// When the reply came.
+    at: DateTime<Utc>,
+    /// Until when the figures paused the channel, if they did.
+    paused_until: Option<DateTime<Utc>>,
 }
 
 impl FacebookChannel {
@@ -101,7 +111,11 @@ impl FacebookChannel {
         *self
             .latest_usage
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some((usage.clone(), now));
+            .unwrap_or_else(PoisonError::into_inner) = Some(UsageReading {
+            usage: usage.clone(),
+            at: now,
+            paused_until: regain,
+        });
         if let Some(until) = regain {
             tracing::warn!(percent = usage.max_percent, %until, "Facebook usage is high: pausing the channel");
             self.gate.close_until(until);
@@ -139,17 +153,21 @@ impl FacebookChannel {
         }
     }
 
-    /// The highest usage percentage of the latest reply, if it came within the last
-    /// [`DEFAULT_PAUSE_MINUTES`] (Facebook's rolling hour): an older figure says nothing about
-    /// the quota now.
+    /// The highest usage percentage of the latest reply, if it still says something about the
+    /// quota now: it came within the last [`DEFAULT_PAUSE_MINUTES`] (Facebook's rolling hour),
+    /// and the pause it caused, if any, is not over (Facebook's own estimate of when calls are
+    /// taken again supersedes the figure that led to it).
     pub fn recent_usage_percent(&self) -> Option<f64> {
         let now = self.clock.now();
         self.latest_usage
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .filter(|(_, at)| now - *at < chrono::Duration::minutes(DEFAULT_PAUSE_MINUTES as i64))
-            .map(|(usage, _)| usage.max_percent)
+            .filter(|r| {
+                now - r.at < chrono::Duration::minutes(DEFAULT_PAUSE_MINUTES as i64)
+                    && r.paused_until.is_none_or(|until| now < until)
+            })
+            .map(|r| r.usage.max_percent)
     }
 
     /// Why no call may go now (the pause gate is closed: a rate-limit outcome until it opens),

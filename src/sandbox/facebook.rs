@@ -12,6 +12,10 @@
 //! answers 80001), and every request is recorded (path and a few words,
 //! never a token).
 //!
+//! A metric can be retired at runtime ([`Page::retire_metric`], as Facebook retired
+//! `post_impressions`): from then on any insights call naming it is refused with `(#100) The
+//! value must be a valid insights metric`, like a name that never existed.
+//!
 //! Faults: [`super::Faults::fail_rate`] answers a publishing request (`/feed`, or `/photos`
 //! without `published=false`) with HTTP 500 code 2 without creating anything;
 //! [`super::Faults::ghost_rate`] creates the post and still answers that 500 (the lost answer).
