@@ -148,8 +148,14 @@ impl FacebookChannel {
         if (200..300).contains(&status) && error.is_none() && body.is_object() {
             return (Answered::Ok(body), raw);
         }
+        // Facebook's words are stored (the gone reason, the retired metric's message).
+        let token = self.token();
+        let words = |e: Option<GraphError>| {
+            e.map(|e| redact::scrub_with(&e.message, &[token.as_str()]))
+                .unwrap_or_default()
+        };
         let judged = match &error {
-            Some(e) if is_missing_object(e) => Answered::Gone(e.message.clone()),
+            Some(e) if is_missing_object(e) => Answered::Gone(words(Some(e.clone()))),
             _ => match classify(
                 CallKind::Read,
                 status,
@@ -157,14 +163,10 @@ impl FacebookChannel {
                 now,
                 self.paused_until(),
             ) {
-                Classified::MetricRetired => {
-                    Answered::Retired(error.map(|e| e.message).unwrap_or_else(|| "(#100)".into()))
-                }
-                Classified::AlreadyGone => {
-                    Answered::Gone(error.map(|e| e.message).unwrap_or_default())
-                }
+                Classified::MetricRetired => Answered::Retired(words(error)),
+                Classified::AlreadyGone => Answered::Gone(words(error)),
                 c => match channel_wide(&c) {
-                    Some(o) => Answered::Stop(redact::outcome(o, &[self.token().as_str()])),
+                    Some(o) => Answered::Stop(redact::outcome(o, &[token.as_str()])),
                     None => Answered::Failed,
                 },
             },
