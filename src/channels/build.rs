@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::metrics::Collector;
 use crate::publisher::Publisher;
 use crate::zalo::oauth::ZaloAuth;
 
@@ -16,6 +17,9 @@ use super::{Secrets, Unavailable, spec};
 pub struct Channels {
     /// One client per served channel, in the order of `Channel::ALL`.
     pub publishers: Vec<Arc<dyn Publisher>>,
+    /// The metrics collectors of the served channels that report figures (the same client
+    /// objects as in `publishers`), in the same order.
+    pub collectors: Vec<Arc<dyn Collector>>,
     /// The enabled channels that cannot be served now.
     pub unavailable: Vec<Unavailable>,
     /// The token manager the Zalo client uses, when Zalo is served.
@@ -30,6 +34,7 @@ pub fn build(config: &Config, clock: &Clock, secrets: &Secrets) -> Channels {
         match spec.build(config, clock, secrets) {
             Ok(built) => {
                 channels.publishers.push(built.publisher);
+                channels.collectors.extend(built.collector);
                 if built.zalo_auth.is_some() {
                     channels.zalo_auth = built.zalo_auth;
                 }

@@ -74,6 +74,9 @@ pub trait ChannelSpec: Sync {
 pub struct Built {
     /// The client the engine sends through.
     pub publisher: Arc<dyn Publisher>,
+    /// The same client as the metrics collector, when the platform reports figures: one object,
+    /// so that publishing and metrics share one pause gate and one view of the usage.
+    pub collector: Option<Arc<dyn crate::metrics::Collector>>,
     /// The Zalo token manager the client uses, which the service's refresh job shares.
     pub zalo_auth: Option<Arc<ZaloAuth>>,
 }

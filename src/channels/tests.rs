@@ -177,12 +177,33 @@ fn one_zalo_token_manager_is_shared_by_the_client_and_the_refresh_job() {
     // are the same allocation: `Channels` holds one reference, the client the other, and no
     // second manager exists.
     assert_eq!(Arc::strong_count(&auth), 2);
+    // The collectors are the same client objects as the publishers: dropping both releases it.
     drop(built.publishers);
+    drop(built.collectors);
     assert_eq!(
         Arc::strong_count(&auth),
         1,
         "the client held the same manager"
     );
+}
+
+#[test]
+fn each_served_channel_collects_metrics_through_its_publishing_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config();
+    cfg.data_dir = dir.path().to_path_buf();
+    let built = build(&cfg, &Clock::system(), &sandbox_secrets());
+    let collected: Vec<Channel> = built.collectors.iter().map(|c| c.channel()).collect();
+    assert_eq!(collected, Channel::ALL);
+    // One object per channel: publishing and metrics share its pause gate and usage figures.
+    for (p, c) in built.publishers.iter().zip(&built.collectors) {
+        assert_eq!(
+            Arc::as_ptr(p).cast::<()>(),
+            Arc::as_ptr(c).cast::<()>(),
+            "{}",
+            p.channel()
+        );
+    }
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! Every answer is classified by `error.code`/`error_subcode` (never by HTTP status alone), and the
 //! usage headers of every answer are read: at 90 % of any figure the channel pauses itself.
 
+use std::sync::{Mutex, PoisonError};
+
 use chrono::{DateTime, Utc};
 use reqwest::multipart::{Form, Part};
 use secrecy::{ExposeSecret, SecretString};
@@ -12,7 +14,7 @@ use serde_json::Value;
 use crate::channel::Channel;
 use crate::engine::Clock;
 use crate::facebook::errors::{CallKind, Classified, classify, parse_error, transport_failure};
-use crate::facebook::usage::{parse_usage, pause_until};
+use crate::facebook::usage::{DEFAULT_PAUSE_MINUTES, Usage, parse_usage, pause_until};
 use crate::i18n::tr;
 use crate::platform::gate::PauseGate;
 use crate::platform::json::id_of;
@@ -40,6 +42,19 @@ pub struct FacebookChannel {
     clock: Clock,
     /// Closed when the usage headers say the channel is near its limit.
     gate: PauseGate,
+    /// The usage headers of the latest reply, when it came, and until when they paused the
+    /// channel (if they did): metrics collection reads them to leave publishing its headroom.
+    latest_usage: Mutex<Option<UsageReading>>,
+}
+
+/// The usage headers of one reply, as the client keeps them.
+#[derive(Clone, Debug)]
+struct UsageReading {
+    usage: Usage,
+    /// When the reply came.
+    at: DateTime<Utc>,
+    /// Until when the figures paused the channel, if they did.
+    paused_until: Option<DateTime<Utc>>,
 }
 
 impl FacebookChannel {
@@ -62,6 +77,7 @@ impl FacebookChannel {
             native_schedule,
             clock,
             gate: PauseGate::new(),
+            latest_usage: Mutex::new(None),
         }
     }
 
@@ -92,6 +108,14 @@ impl FacebookChannel {
             answer.header("x-page-usage"),
         );
         let regain = pause_until(&usage, now);
+        *self
+            .latest_usage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(UsageReading {
+            usage: usage.clone(),
+            at: now,
+            paused_until: regain,
+        });
         if let Some(until) = regain {
             tracing::warn!(percent = usage.max_percent, %until, "Facebook usage is high: pausing the channel");
             self.gate.close_until(until);
@@ -127,6 +151,45 @@ impl FacebookChannel {
             }
             other => other,
         }
+    }
+
+    /// The highest usage percentage of the latest reply, if it still says something about the
+    /// quota now: it came within the last [`DEFAULT_PAUSE_MINUTES`] (Facebook's rolling hour),
+    /// and the pause it caused, if any, is not over (Facebook's own estimate of when calls are
+    /// taken again supersedes the figure that led to it).
+    pub fn recent_usage_percent(&self) -> Option<f64> {
+        let now = self.clock.now();
+        self.latest_usage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .filter(|r| {
+                now - r.at < chrono::Duration::minutes(DEFAULT_PAUSE_MINUTES as i64)
+                    && r.paused_until.is_none_or(|until| now < until)
+            })
+            .map(|r| r.usage.max_percent)
+    }
+
+    /// Why no call may go now (the pause gate is closed: a rate-limit outcome until it opens),
+    /// or `None`.
+    pub(crate) fn gate_refusal(&self) -> Option<Outcome> {
+        self.gate.refusal(self.clock.now(), || {
+            tr(
+                "Facebook usage is near its limit; loa waits",
+                "Facebook sắp chạm giới hạn gọi API; loa tạm chờ",
+            )
+            .into()
+        })
+    }
+
+    /// When the pause gate opens, if it is closed now.
+    pub(crate) fn paused_until(&self) -> Option<DateTime<Utc>> {
+        self.gate.closed_until(self.clock.now())
+    }
+
+    /// The channel's clock.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The HTTP client.

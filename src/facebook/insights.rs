@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::facebook::client::FacebookChannel;
 use crate::facebook::errors::{CallKind, Classified};
+use crate::i18n::tr;
 use crate::platform::json::number_of;
 use crate::publisher::Outcome;
 
@@ -110,7 +111,7 @@ pub fn latest_value(answer: &Value) -> Option<u64> {
 }
 
 /// Stops on the answers that concern the whole channel; everything else only loses one figure.
-fn channel_wide(c: &Classified) -> Option<Outcome> {
+pub(crate) fn channel_wide(c: &Classified) -> Option<Outcome> {
     match c {
         Classified::Outcome(o @ (Outcome::RateLimited { .. } | Outcome::AuthExpired { .. })) => {
             Some(o.clone())
@@ -191,30 +192,81 @@ impl FacebookChannel {
 
     /// The Page's followers (`page_follows`), for the account snapshot.
     pub async fn page_follows(&self, retired: &Retired) -> Result<Option<u64>, Outcome> {
-        const METRIC: &str = "page_follows";
-        if retired.contains(METRIC) {
-            return Ok(None);
+        let answer = self
+            .page_follows_answer(&|metric| retired.contains(metric))
+            .await?;
+        if answer.retired.is_some() {
+            retired.insert(PAGE_FOLLOWS);
+        }
+        Ok(answer.followers)
+    }
+
+    /// The Page's followers with Facebook's answer as received; `is_retired` says which metrics
+    /// are not asked for any more. `Err` only when the whole channel must wait.
+    pub(crate) async fn page_follows_answer(
+        &self,
+        is_retired: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<FollowsAnswer, Outcome> {
+        if is_retired(PAGE_FOLLOWS) {
+            return Ok(FollowsAnswer::default());
         }
         let token = self.token();
         let req = self
             .http()
             .get(self.url(&format!("{}/insights", self.page_id())))
             .query(&[
-                ("metric", METRIC),
+                ("metric", PAGE_FOLLOWS),
                 ("period", "day"),
                 ("access_token", token.as_str()),
             ]);
         match self.call(CallKind::Read, req).await {
-            Ok(answer) => Ok(latest_value(&answer)),
-            Err(Classified::MetricRetired) => {
-                retired.insert(METRIC);
-                Ok(None)
-            }
+            Ok(answer) => Ok(FollowsAnswer {
+                followers: latest_value(&answer),
+                raw: answer,
+                retired: None,
+            }),
+            Err(Classified::MetricRetired) => Ok(FollowsAnswer {
+                retired: Some(
+                    tr(
+                        "Facebook refused page_follows as no longer a valid insights metric",
+                        "Facebook từ chối page_follows vì không còn là chỉ số hợp lệ",
+                    )
+                    .to_string(),
+                ),
+                ..FollowsAnswer::default()
+            }),
             Err(c) => match channel_wide(&c) {
                 Some(o) => Err(o),
-                None => Ok(None),
+                None => Ok(FollowsAnswer {
+                    raw: serde_json::json!({ "error": failure_words(&c) }),
+                    ..FollowsAnswer::default()
+                }),
             },
         }
+    }
+}
+
+/// The Page insight that counts followers.
+pub const PAGE_FOLLOWS: &str = "page_follows";
+
+/// What Facebook said about the Page's followers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct FollowsAnswer {
+    /// The newest value; `None` for no figure.
+    pub followers: Option<u64>,
+    /// The answer as received (the failure's words when the call failed), `null` when not asked.
+    pub raw: Value,
+    /// Why the metric counts as retired, when Facebook refused it as such in this call.
+    pub retired: Option<String>,
+}
+
+/// The words of a failure that did not stop the channel, for a raw answer kept in the store
+/// (already free of the token: the client hides it in every outcome).
+pub(crate) fn failure_words(c: &Classified) -> String {
+    match c {
+        Classified::Outcome(o) => o.message().unwrap_or(o.class()).to_string(),
+        Classified::AlreadyGone => "the object no longer exists".into(),
+        Classified::MetricRetired => "not a valid insights metric".into(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod collect;
 pub mod errors;
 pub mod insights;
 pub mod preview;

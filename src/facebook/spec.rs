@@ -118,15 +118,17 @@ impl ChannelSpec for Facebook {
             )
         })?;
         let fb = &config.facebook;
+        let client = Arc::new(crate::facebook::client::FacebookChannel::new(
+            &fb.graph_url,
+            &fb.api_version,
+            &fb.page_id,
+            token,
+            fb.native_schedule,
+            clock.clone(),
+        ));
         Ok(Built {
-            publisher: Arc::new(crate::facebook::client::FacebookChannel::new(
-                &fb.graph_url,
-                &fb.api_version,
-                &fb.page_id,
-                token,
-                fb.native_schedule,
-                clock.clone(),
-            )),
+            publisher: client.clone(),
+            collector: Some(client),
             zalo_auth: None,
         })
     }

@@ -15,6 +15,11 @@ use serde_json::{Map, Value};
 /// before Facebook's own limit at 100, so that a burst of metric reads cannot tip it over.
 pub const PAUSE_AT_PERCENT: f64 = 90.0;
 
+/// From this percentage of any quota on, metrics collection stops its round (without pausing
+/// the channel): the last quarter of the quota is kept for publishing, so that reading figures
+/// can never push a due post behind Facebook's throttle.
+pub const METRICS_STOP_AT_PERCENT: f64 = 75.0;
+
 /// How long to pause when Facebook gives no estimate. The reference calls the duration
 /// undocumented; one hour is the rolling window of the app quota and what [mixpost] uses.
 pub const DEFAULT_PAUSE_MINUTES: u64 = 60;

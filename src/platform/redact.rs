@@ -56,6 +56,23 @@ pub fn outcome(mut outcome: Outcome, secrets: &[&str]) -> Outcome {
     outcome
 }
 
+/// `value` with [`scrub_with`] applied to every text in it, and every `access_token` key
+/// dropped: platforms' raw answers are kept in the store (paging links quote the token).
+pub fn json(value: serde_json::Value, secrets: &[&str]) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(scrub_with(&s, secrets)),
+        Value::Array(a) => Value::Array(a.into_iter().map(|v| json(v, secrets)).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("access_token"))
+                .map(|(k, v)| (k, json(v, secrets)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// Hides the value after every key of `keys` (matched without regard to case, e.g.
 /// `"access_token="`, `"bearer "`) in `text`.
 pub fn redact(text: &str, keys: &[&str]) -> String {

@@ -7,8 +7,14 @@
 //! where a Page token is needed → 190), the parameters each endpoint knows (an unknown one is a
 //! code 100 error, so a typo in loa shows up), scheduling windows, photo types and sizes, and
 //! `attached_media` ids (an unpublished upload of this Page, attached once). Every answer carries
-//! the usage headers with modest figures, and every request is recorded (path and a few words,
+//! the usage headers with the true share of the Page's call budget (a rolling sandbox-hour of
+//! [`DEFAULT_CALL_BUDGET`] calls, each batch item counting as one; at the budget every call
+//! answers 80001), and every request is recorded (path and a few words,
 //! never a token).
+//!
+//! A metric can be retired at runtime ([`Page::retire_metric`], as Facebook retired
+//! `post_impressions`): from then on any insights call naming it is refused with `(#100) The
+//! value must be a valid insights metric`, like a name that never existed.
 //!
 //! Faults: [`super::Faults::fail_rate`] answers a publishing request (`/feed`, or `/photos`
 //! without `published=false`) with HTTP 500 code 2 without creating anything;
@@ -18,7 +24,7 @@
 //! views an hour for a week, reach 70 % of views, clicks 5 %, reactions 8 %, comments 1 %,
 //! shares 0.5 %.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use axum::Router;
@@ -55,6 +61,8 @@ const LONG_LIVED_SECONDS: i64 = 5_183_944;
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
 /// Views keep growing for this many hours after publication.
 const GROWTH_HOURS: f64 = 168.0;
+/// Calls allowed per rolling sandbox-hour unless a test sets another budget.
+pub const DEFAULT_CALL_BUDGET: usize = 60_000;
 /// `/me/accounts` answers this many Pages at a time, so paging is always exercised.
 const ACCOUNTS_PAGE_SIZE: usize = 2;
 /// The other Pages the sandbox user manages: (id, name, token).
@@ -168,8 +176,17 @@ pub struct Page {
     posts: Vec<StoredPost>,
     uploads: Vec<Upload>,
     next_id: u64,
-    /// When each call of the last sandbox-hour came (for the usage headers).
+    /// When each call of the last sandbox-hour came (a batch item counts as one call), for
+    /// the budget and the usage headers.
     calls: VecDeque<DateTime<Utc>>,
+    /// Calls allowed per rolling sandbox-hour; at or over it, every call answers 80001.
+    budget: usize,
+    /// Insight metrics retired at runtime ([`super::Sandbox::retire_metric`]).
+    retired: BTreeSet<String>,
+    /// The highest usage percentage any answer reported.
+    peak_percent: u64,
+    /// Calls refused with 80001.
+    refusals: usize,
     /// The sandbox's clock, for [`Page::posts`] (which is asked without a request).
     clock: Clock,
 }
@@ -254,8 +271,59 @@ impl Page {
             uploads: Vec::new(),
             next_id: 0,
             calls: VecDeque::new(),
+            budget: DEFAULT_CALL_BUDGET,
+            retired: BTreeSet::new(),
+            peak_percent: 0,
+            refusals: 0,
             clock,
         }
+    }
+
+    /// Sets the calls allowed per rolling sandbox-hour (at least 1).
+    pub fn set_call_budget(&mut self, calls: usize) {
+        self.budget = calls.max(1);
+    }
+
+    /// From now on, any insights call naming `metric` is refused with `(#100) The value must
+    /// be a valid insights metric`, as Facebook does when it retires one.
+    pub fn retire_metric(&mut self, metric: &str) {
+        self.retired.insert(metric.to_string());
+    }
+
+    /// The highest usage percentage the headers reported so far.
+    pub fn peak_usage_percent(&self) -> u64 {
+        self.peak_percent
+    }
+
+    /// How many calls were refused for being over the budget (80001).
+    pub fn rate_limit_refusals(&self) -> usize {
+        self.refusals
+    }
+
+    /// The usage now: the share of the budget the last hour's calls took, and when enough of
+    /// them leave the window to be under the budget again.
+    fn usage(&mut self, now: DateTime<Utc>) -> Usage {
+        let calls = self.calls.len();
+        let percent = (calls as u64).saturating_mul(100) / self.budget as u64;
+        self.peak_percent = self.peak_percent.max(percent);
+        // Under the budget again once the call that put it at the budget leaves the hour.
+        let regain = if calls >= self.budget {
+            self.calls
+                .get(calls - self.budget)
+                .map(|t| {
+                    let left = (*t + Duration::hours(1) - now).num_seconds().max(0);
+                    u64::try_from((left + 59) / 60).unwrap_or(0).max(1)
+                })
+                .unwrap_or(1)
+        } else {
+            0
+        };
+        Usage { percent, regain }
+    }
+
+    /// Whether the hour's calls are at or over the budget (the call just counted included).
+    fn over_budget(&self) -> bool {
+        self.calls.len() > self.budget
     }
 
     /// Every post ever made on the Page, oldest first, deleted ones included (flagged).
@@ -289,7 +357,8 @@ impl Page {
         self.posts.iter_mut().find(|p| p.id == id && !p.deleted)
     }
 
-    /// Counts a call and returns how many came in the last sandbox-hour.
+    /// Counts a call and returns how many came in the last sandbox-hour. Refused calls count
+    /// too: calling while throttled extends the block, as on Facebook (§7).
     fn count_call(&mut self, now: DateTime<Utc>) -> usize {
         while self
             .calls
@@ -886,11 +955,15 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
     } else {
         Fault::None
     };
-    let (reply, calls) = {
+    let (reply, usage) = {
         let mut page = lock(&sandbox);
-        let calls = page.count_call(now);
+        page.count_call(now);
         let reply = match body {
             Err(e) => e.reply(),
+            Ok(_) if page.over_budget() => {
+                page.refusals += 1;
+                too_many_calls().reply()
+            }
             Ok(body) => {
                 params.extend(body.params);
                 let call = Call {
@@ -907,10 +980,11 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
                 dispatch(&mut page, &call)
             }
         };
-        (reply, calls)
+        let usage = page.usage(now);
+        (reply, usage)
     };
     sandbox.record("facebook", method.as_str(), &path, reply.summary.clone());
-    respond(reply, calls, version.as_deref())
+    respond(reply, usage, version.as_deref())
 }
 
 fn is_version(s: &str) -> bool {
@@ -924,14 +998,31 @@ fn is_version(s: &str) -> bool {
         })
 }
 
-fn respond(reply: Reply, calls: usize, version: Option<&str>) -> Response {
-    // Modest figures that rise with the calls of the last hour, far from the 90 % pause line.
-    let count = (1 + calls / 25).min(60);
-    let time = (count / 2).max(1);
+/// The usage the headers report: the share of the call budget used in the last hour, and the
+/// minutes until calls are taken again (0 while under the budget).
+#[derive(Clone, Copy, Debug)]
+struct Usage {
+    percent: u64,
+    regain: u64,
+}
+
+/// `(#80001)`: the Page's Business Use Case budget is used up (§8).
+fn too_many_calls() -> GraphErr {
+    GraphErr::new(
+        80_001,
+        "(#80001) There have been too many calls to this Page account. Wait a bit and try again. \
+         For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+    )
+}
+
+fn respond(reply: Reply, usage: Usage, version: Option<&str>) -> Response {
+    // The true share of the budget; time figures stay below it, as on a Page of short posts.
+    let count = usage.percent;
+    let time = count / 2;
     let app = json!({ "call_count": count, "total_time": time, "total_cputime": time });
     let buc = json!({ PAGE_ID: [{
         "type": "pages", "call_count": count, "total_cputime": time, "total_time": time,
-        "estimated_time_to_regain_access": 0
+        "estimated_time_to_regain_access": usage.regain
     }]});
     let mut response = (reply.status, axum::Json(reply.body)).into_response();
     let headers = response.headers_mut();
@@ -1747,7 +1838,11 @@ fn invalid_metric() -> GraphErr {
     GraphErr::param("The value must be a valid insights metric")
 }
 
-fn metric_names<'a>(metric: Option<&'a str>, valid: &[&str]) -> Result<Vec<&'a str>, GraphErr> {
+fn metric_names<'a>(
+    metric: Option<&'a str>,
+    valid: &[&str],
+    retired: &BTreeSet<String>,
+) -> Result<Vec<&'a str>, GraphErr> {
     let Some(metric) = metric.filter(|m| !m.trim().is_empty()) else {
         return Err(GraphErr::new(3001, "Invalid query").sub(1_504_028).user(
             "No Metric Specified",
@@ -1757,7 +1852,10 @@ fn metric_names<'a>(metric: Option<&'a str>, valid: &[&str]) -> Result<Vec<&'a s
     };
     let names: Vec<&str> = metric.split(',').map(str::trim).collect();
     // One invalid or retired name fails the whole call (§5).
-    if names.iter().any(|n| !valid.contains(n)) {
+    if names
+        .iter()
+        .any(|n| !valid.contains(n) || retired.contains(*n))
+    {
         return Err(invalid_metric());
     }
     Ok(names)
@@ -1803,7 +1901,7 @@ fn post_insights(page: &Page, call: &Call, id: &str, metric: Option<&str>) -> Ha
         ],
     )?;
     let post = page.post(id).ok_or_else(|| no_object(&call.method, id))?;
-    let names = metric_names(metric, &POST_METRICS)?;
+    let names = metric_names(metric, &POST_METRICS, &page.retired)?;
     let period = period(call, "lifetime")?;
     let mut data = Vec::new();
     // Only live posts have figures; post metrics only exist for `lifetime`.
@@ -1884,7 +1982,7 @@ fn page_insights(page: &Page, call: &Call) -> Handled {
             "fields",
         ],
     )?;
-    let names = metric_names(call.param("metric"), &PAGE_METRICS)?;
+    let names = metric_names(call.param("metric"), &PAGE_METRICS, &page.retired)?;
     let period = period(call, "day")?;
     let now = call.now;
     let followers = page.followers(now);
@@ -2174,7 +2272,17 @@ fn batch(page: &mut Page, call: &Call) -> Handled {
     }
     let headers = boolean(call, "include_headers")?.unwrap_or(true);
     let mut answers = Vec::new();
-    for item in &items {
+    for (n, item) in items.iter().enumerate() {
+        // Each item is one call (§7); the batch request itself was counted as the first.
+        if n > 0 {
+            page.count_call(call.now);
+        }
+        if page.over_budget() {
+            page.refusals += 1;
+            let reply = too_many_calls().reply();
+            answers.push(json!({ "code": reply.status.as_u16(), "body": reply.body.to_string() }));
+            continue;
+        }
         let method = item
             .get("method")
             .and_then(Value::as_str)

@@ -11,7 +11,7 @@ pub mod facebook;
 pub mod zalo;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -42,6 +42,19 @@ pub struct Faults {
     pub ghost_rate: f64,
     /// Life of a Zalo access token (default 25 h).
     pub token_ttl: Option<Duration>,
+}
+
+/// How close the sandbox's platforms came to their rate limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Limits {
+    /// The highest usage percentage Facebook's headers reported (share of the hour's budget).
+    pub facebook_peak_percent: u64,
+    /// Facebook calls (batch items included) refused with 80001.
+    pub facebook_refusals: usize,
+    /// The highest share of Zalo's per-minute budget used, in percent.
+    pub zalo_peak_percent: u64,
+    /// Zalo calls refused with `-32`.
+    pub zalo_refusals: usize,
 }
 
 /// One request the sandbox received, with its answer's status.
@@ -83,6 +96,38 @@ impl Sandbox {
             zalo: Mutex::new(zalo::Oa::new()),
             received: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Sets the Facebook Page's call budget per rolling sandbox-hour (default
+    /// [`facebook::DEFAULT_CALL_BUDGET`]); every batch item counts as one call.
+    pub fn set_facebook_call_budget(&self, calls: usize) {
+        self.page().set_call_budget(calls);
+    }
+
+    /// Retires the insights metric `metric` from now on, as Facebook did with
+    /// `post_impressions`: any insights call naming it answers `(#100) The value must be a valid
+    /// insights metric`.
+    pub fn retire_metric(&self, metric: &str) {
+        self.page().retire_metric(metric);
+    }
+
+    /// How close both platforms came to their rate limits, and how often they refused.
+    pub fn limits(&self) -> Limits {
+        let (fb_peak, fb_refusals) = {
+            let page = self.page();
+            (page.peak_usage_percent(), page.rate_limit_refusals())
+        };
+        let oa = self.zalo.lock().unwrap_or_else(PoisonError::into_inner);
+        Limits {
+            facebook_peak_percent: fb_peak,
+            facebook_refusals: fb_refusals,
+            zalo_peak_percent: oa.peak_usage_percent(),
+            zalo_refusals: oa.rate_limit_refusals(),
+        }
+    }
+
+    fn page(&self) -> std::sync::MutexGuard<'_, facebook::Page> {
+        self.facebook.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records a request and its answer.

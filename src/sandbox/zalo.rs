@@ -132,6 +132,10 @@ pub struct Oa {
     broadcasts: Vec<Broadcast>,
     /// (minute since the epoch, calls in it), for the rate limit.
     minute: (i64, u32),
+    /// The highest share of the minute's budget used, in percent.
+    peak_percent: u64,
+    /// Calls refused with `-32`.
+    refusals: usize,
 }
 
 #[derive(Debug)]
@@ -215,7 +219,20 @@ impl Oa {
             processing: HashMap::new(),
             broadcasts: Vec::new(),
             minute: (i64::MIN, 0),
+            peak_percent: 0,
+            refusals: 0,
         }
+    }
+
+    /// The highest share of a minute's call budget used so far, in percent (over 100 when
+    /// calls came past the limit).
+    pub fn peak_usage_percent(&self) -> u64 {
+        self.peak_percent
+    }
+
+    /// How many calls were refused with `-32` (over [`RATE_LIMIT`] in a minute).
+    pub fn rate_limit_refusals(&self) -> usize {
+        self.refusals
     }
 
     /// Every article ever created, removed ones included, oldest first.
@@ -275,7 +292,13 @@ impl Oa {
             self.minute = (minute, 0);
         }
         self.minute.1 = self.minute.1.saturating_add(1);
-        i64::from(RATE_LIMIT) - i64::from(self.minute.1)
+        let percent = u64::from(self.minute.1) * 100 / u64::from(RATE_LIMIT);
+        self.peak_percent = self.peak_percent.max(percent);
+        let remain = i64::from(RATE_LIMIT) - i64::from(self.minute.1);
+        if remain < 0 {
+            self.refusals += 1;
+        }
+        remain
     }
 
     fn token_ok(&self, headers: &HeaderMap, now: DateTime<Utc>) -> bool {

@@ -5,7 +5,7 @@
 //! Zalo answers errors with HTTP 200 and a negative `error`: every reply is judged by its body.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -30,8 +30,11 @@ use crate::zalo::oauth::{AuthError, ZaloAuth};
 /// that the attempt ends as transient and the next one verifies again with the same token.
 const VERIFY_WAITS: [u64; 7] = [2, 4, 8, 16, 30, 30, 30];
 
-/// Pages of `getslice` (10 articles each) searched when reconciling or collecting stats.
+/// Pages of `getslice` (10 articles each) searched by [`ZaloChannel::article_stats`].
 const MAX_PAGES: usize = 5;
+
+/// Articles per `getslice` page: Zalo gives at most 10 (§3.4).
+pub const SLICE_LIMIT: usize = 10;
 
 /// The Zalo OA channel.
 pub struct ZaloChannel {
@@ -42,6 +45,27 @@ pub struct ZaloChannel {
     clock: Clock,
     /// Closed on `-32` or `X-RateLimit-Remain: 0`.
     gate: PauseGate,
+    /// `X-RateLimit-Limit` and `X-RateLimit-Remain` of the latest reply that had both, and when
+    /// it came: metrics collection reads them to leave publishing its headroom.
+    rate_limit: Mutex<Option<(RateLimitHeaders, DateTime<Utc>)>>,
+}
+
+/// The per-minute call budget as Zalo's latest reply stated it (§7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitHeaders {
+    /// `X-RateLimit-Limit`: calls allowed per minute.
+    pub limit: u64,
+    /// `X-RateLimit-Remain`: calls left in this minute.
+    pub remain: u64,
+}
+
+/// One `getslice` page.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SlicePage {
+    /// The articles on the page, newest first.
+    pub items: Vec<Value>,
+    /// `data.total`, when Zalo gave it.
+    pub total: Option<u64>,
 }
 
 type Reply = Result<Value, Classified>;
@@ -56,7 +80,19 @@ impl ZaloChannel {
             config,
             clock,
             gate: PauseGate::new(),
+            rate_limit: Mutex::new(None),
         }
+    }
+
+    /// The call budget of the latest reply, if it came within the last minute (Zalo's window):
+    /// an older figure says nothing about the minute now.
+    pub fn recent_rate_limit(&self) -> Option<RateLimitHeaders> {
+        let now = self.clock.now();
+        self.rate_limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .filter(|(_, at)| now - *at < chrono::Duration::minutes(1))
+            .map(|(headers, _)| headers)
     }
 
     fn url(&self, path: &str) -> String {
@@ -121,6 +157,20 @@ impl ZaloChannel {
             .map_err(|failed| Classified::Outcome(transport_failure(call, failed.kind.words())))?;
         if let Some(until) = rate_limit_remain_pause(answer.header("x-ratelimit-remain"), now) {
             self.gate.close_until(until);
+        }
+        let figure = |name: &str| {
+            answer
+                .header(name)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        if let (Some(limit), Some(remain)) =
+            (figure("x-ratelimit-limit"), figure("x-ratelimit-remain"))
+        {
+            *self
+                .rate_limit
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                Some((RateLimitHeaders { limit, remain }, now));
         }
         let status = answer.status;
         match parse_envelope(&answer.body) {
@@ -267,19 +317,25 @@ impl ZaloChannel {
 
     /// Articles of the OA, newest first, page `page` (10 per page).
     async fn slice(&self, page: usize) -> Result<Vec<Value>, Classified> {
+        self.slice_at(page * SLICE_LIMIT).await.map(|p| p.items)
+    }
+
+    /// The page of the article list that starts at `offset` (at most [`SLICE_LIMIT`] articles).
+    pub(crate) async fn slice_at(&self, offset: usize) -> Result<SlicePage, Classified> {
         let url = self.url("/v2.0/article/getslice");
-        let offset = (page * 10).to_string();
+        let offset = offset.to_string();
+        let limit = SLICE_LIMIT.to_string();
         let data = self
             .call(ZaloCall::List, |http, token| {
                 http.get(&url).header("access_token", token).query(&[
                     ("offset", offset.as_str()),
-                    ("limit", "10"),
+                    ("limit", limit.as_str()),
                     ("type", "normal"),
                 ])
             })
             .await?;
         // Clients have seen the list under other keys: take `medias`, else the first array.
-        let list = data
+        let items = data
             .get("medias")
             .and_then(Value::as_array)
             .or_else(|| {
@@ -288,7 +344,10 @@ impl ZaloChannel {
             })
             .cloned()
             .unwrap_or_default();
-        Ok(list)
+        Ok(SlicePage {
+            items,
+            total: data.get("total").and_then(number_of),
+        })
     }
 
     /// Views and shares of each article in `ids` that can be found in the newest pages.
@@ -322,14 +381,17 @@ impl ZaloChannel {
 
     /// The OA's followers (`num_follower` from `getoa`), for the account snapshot.
     pub async fn followers(&self) -> Result<Option<u64>, Outcome> {
+        Ok(self.getoa().await?.get("num_follower").and_then(number_of))
+    }
+
+    /// The `data` object of `getoa`.
+    pub(crate) async fn getoa(&self) -> Result<Value, Outcome> {
         let url = self.url("/v2.0/oa/getoa");
-        let data = self
-            .call(ZaloCall::GetOa, |http, token| {
-                http.get(&url).header("access_token", token)
-            })
-            .await
-            .map_err(outcome_of)?;
-        Ok(data.get("num_follower").and_then(number_of))
+        self.call(ZaloCall::GetOa, |http, token| {
+            http.get(&url).header("access_token", token)
+        })
+        .await
+        .map_err(outcome_of)
     }
 }
 
@@ -379,7 +441,7 @@ fn hide_token(c: Classified, token: &secrecy::SecretString) -> Classified {
     }
 }
 
-fn outcome_of(c: Classified) -> Outcome {
+pub(crate) fn outcome_of(c: Classified) -> Outcome {
     match c {
         Classified::Outcome(o) => o,
         Classified::Processing => Outcome::Transient {

@@ -2,6 +2,7 @@
 //! update, remove, stats. Everything here follows `shared/api/zalo-oa.md`.
 
 pub mod client;
+pub mod collect;
 pub mod errors;
 pub mod oauth;
 pub mod preview;

@@ -81,12 +81,14 @@ impl ChannelSpec for Zalo {
         if let Some(reason) = blocker(&auth) {
             return Err(unavailable(reason));
         }
+        let client = Arc::new(crate::zalo::client::ZaloChannel::new(
+            Arc::new(config.clone()),
+            auth.clone(),
+            clock.clone(),
+        ));
         Ok(Built {
-            publisher: Arc::new(crate::zalo::client::ZaloChannel::new(
-                Arc::new(config.clone()),
-                auth.clone(),
-                clock.clone(),
-            )),
+            publisher: client.clone(),
+            collector: Some(client),
             zalo_auth: Some(auth),
         })
     }
