@@ -173,7 +173,10 @@ fn main() {
     };
     println!("| range | posts in range | open + load + compute | json |");
     println!("|---|---|---|---|");
-    for (name, options) in [("default (4 weeks)", Options::default()), ("5 years, by month", whole)] {
+    for (name, options) in [
+        ("default (4 weeks)", Options::default()),
+        ("5 years, by month", whole),
+    ] {
         let mut best = [f64::MAX; 2];
         let mut posts = 0;
         for _ in 0..5 {

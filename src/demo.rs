@@ -17,7 +17,8 @@ use crate::channel::Channel;
 use crate::config::Config;
 use crate::engine::{Clock, Engine};
 use crate::i18n::tr;
-use crate::publisher::Publisher;
+use crate::metrics::Scope;
+use crate::metrics::collect::{Silent, collect};
 use crate::sandbox::{self, Faults, Sandbox};
 use crate::store::State;
 
@@ -26,6 +27,13 @@ pub const SPEED: f64 = 43_200.0;
 /// Where the demo's clock starts: Monday 30 November 2026, 08:00 in Vietnam, the eve of the
 /// sample posts' first slot.
 pub const DEMO_START: &str = "2026-11-30T08:00:00+07:00";
+
+/// Days of the demo's clock spent collecting figures after the last post went out.
+const FOLLOW_UP_DAYS: i64 = 3;
+/// The metric the sandbox retires partway through, as Facebook retired metrics in 2025.
+const RETIRED_METRIC: &str = "post_clicks";
+/// When, in days after the demo's start.
+const RETIRE_AFTER_DAYS: i64 = 8;
 
 /// The demo gives up after this long (real time).
 pub const TIME_LIMIT: Duration = Duration::from_secs(90);
@@ -121,13 +129,14 @@ pub async fn run(
 
     let config = demo_config(&url, &options.posts_dir, &data_dir)?;
     crate::i18n::set_language(config.language);
-    let publishers = demo_publishers(&config, &clock)?;
+    let channels = demo_channels(&config, &clock)?;
     let engine = Arc::new(Engine::new(
         crate::engine::open_store(&data_dir)?,
         config.clone(),
-        publishers,
+        channels.publishers,
         clock.clone(),
     ));
+    let collectors = channels.collectors;
 
     writeln!(
         out,
@@ -164,9 +173,37 @@ pub async fn run(
     let running = tokio::spawn(engine.clone().run(async {
         let _ = stopped.await;
     }));
+    // Reach and engagement are collected beside the publishing, as `loa run` does, on the
+    // demo's clock; partway through, the sandbox retires a metric as Facebook did in 2025.
+    let (metrics_stop, mut metrics_stopped) = tokio::sync::watch::channel(false);
+    let (retired_tx, mut retired_rx) = tokio::sync::mpsc::unbounded_channel::<(Channel, String)>();
+    let metrics = {
+        let (engine, sandbox, collectors) = (engine.clone(), sandbox.clone(), collectors.clone());
+        let retire_at = start + chrono::Duration::days(RETIRE_AFTER_DAYS);
+        tokio::spawn(async move {
+            let mut retire_pending = true;
+            loop {
+                if retire_pending && engine.clock().now() >= retire_at {
+                    sandbox.retire_metric(RETIRED_METRIC);
+                    retire_pending = false;
+                }
+                if let Ok(summary) = collect(&engine, &collectors, Scope::Due, &Silent).await {
+                    for r in summary.retired {
+                        let _ = retired_tx.send(r);
+                    }
+                }
+                // Real time: a round every quarter second is about three hours of the demo.
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    _ = metrics_stopped.changed() => break,
+                }
+            }
+        })
+    };
     // The time limit and the screen's refresh are for the person watching: real time.
     let began = Instant::now();
     let mut seen: BTreeMap<(String, Channel), String> = BTreeMap::new();
+    let mut finished_at: Option<DateTime<Utc>> = None;
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let rows = snapshot(&engine).await?;
@@ -185,13 +222,54 @@ pub async fn run(
                 seen.insert(key, row.label.clone());
             }
         }
+        while let Ok((channel, metric)) = retired_rx.try_recv() {
+            writeln!(
+                out,
+                "{}  {:<9} {}",
+                local(clock.now(), &config),
+                channel.name(),
+                retired_line(channel, &metric)
+            )?;
+        }
         let done = !rows.is_empty() && rows.iter().all(|r| r.finished);
-        if done || began.elapsed() > TIME_LIMIT {
+        if done && finished_at.is_none() {
+            finished_at = Some(clock.now());
+            writeln!(
+                out,
+                "{}  {}",
+                local(clock.now(), &config),
+                tr(
+                    format!(
+                        "everything is out; loa keeps collecting views and reactions for {FOLLOW_UP_DAYS} more days"
+                    ),
+                    format!(
+                        "đã đăng xong; loa tiếp tục thu thập lượt xem, tương tác thêm {FOLLOW_UP_DAYS} ngày"
+                    ),
+                )
+            )?;
+        }
+        let followed_up =
+            finished_at.is_some_and(|t| clock.now() >= t + chrono::Duration::days(FOLLOW_UP_DAYS));
+        if followed_up || began.elapsed() > TIME_LIMIT {
             break;
         }
     }
     let _ = stop.send(());
     running.await??;
+    let _ = metrics_stop.send(true);
+    metrics.await?;
+    // A last round, so the summary shows the figures as they are now.
+    let last = collect(&engine, &collectors, Scope::Due, &Silent).await?;
+    let late = std::iter::from_fn(|| retired_rx.try_recv().ok()).chain(last.retired);
+    for (channel, metric) in late {
+        writeln!(
+            out,
+            "{}  {:<9} {}",
+            local(clock.now(), &config),
+            channel.name(),
+            retired_line(channel, &metric)
+        )?;
+    }
 
     let status = engine
         .with_store({
@@ -202,6 +280,7 @@ pub async fn run(
         .await?;
     writeln!(out, "\n{}", crate::status::text(&status, config.timezone))?;
     let result = summarize(&engine, &sandbox, out).await?;
+    engagement_summary(&engine, &config, &options.work_dir, out).await?;
     if options.log_file {
         writeln!(
             out,
@@ -223,7 +302,8 @@ fn demo_config(url: &str, posts_dir: &Path, data_dir: &Path) -> anyhow::Result<C
          [facebook]\npage_id = \"{page}\"\ngraph_url = \"{url}\"\nnative_schedule = true\n\
          [zalo]\napp_id = \"{app}\"\nopenapi_url = \"{url}\"\noauth_url = \"{url}\"\nauthor = \"UBND xã Thanh Kỳ\"\n\
          default_cover_url = \"https://example.gov.vn/logo.jpg\"\nbroadcast = false\n\
-         [media]\npublic_base_url = \"https://example.gov.vn/loa-media/\"\n",
+         [media]\npublic_base_url = \"https://example.gov.vn/loa-media/\"\n\
+         [targets]\nfacebook = \"2/week\"\nzalo = \"2/week\"\n",
         page = sandbox::PAGE_ID,
         app = sandbox::ZALO_APP.0,
     );
@@ -233,9 +313,65 @@ fn demo_config(url: &str, posts_dir: &Path, data_dir: &Path) -> anyhow::Result<C
     Ok(config)
 }
 
+/// The story line for a metric a platform retired.
+fn retired_line(channel: Channel, metric: &str) -> String {
+    let name = crate::report::format::channel(channel);
+    tr(
+        format!(
+            "{name} retired the metric {metric}; loa asks for it no more and carries on with the others"
+        ),
+        format!(
+            "{name} đã bỏ chỉ số {metric}; loa không hỏi chỉ số đó nữa và tiếp tục với các số liệu khác"
+        ),
+    )
+}
+
+/// The engagement summary as the officer reads it: the table, and the HTML page written to
+/// `work_dir/report.html`, whose path is printed.
+async fn engagement_summary(
+    engine: &Engine,
+    config: &Config,
+    work_dir: &Path,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let now = engine.clock().now();
+    // The demo's weeks: from its first Monday to its last day.
+    let since = DateTime::parse_from_rfc3339(DEMO_START)
+        .ok()
+        .map(|t| t.with_timezone(&config.timezone).date_naive());
+    let options = crate::report::Options {
+        since,
+        ..crate::report::Options::default()
+    };
+    let report = {
+        let config = config.clone();
+        engine
+            .with_store(move |s| crate::report::load(s, &config, &options, now, None))
+            .await?
+    };
+    writeln!(out, "\n{}", crate::report::table(&report))?;
+    let page = work_dir.join(crate::app::report::REPORT_FILE);
+    crate::app::report::write_atomically(&page, crate::report::html(&report).as_bytes())?;
+    writeln!(
+        out,
+        "{}",
+        tr(
+            format!(
+                "The engagement summary as a page (charts, prints on A4): {}",
+                page.display()
+            ),
+            format!(
+                "Báo cáo tương tác dạng trang web (có biểu đồ, in được khổ A4): {}",
+                page.display()
+            ),
+        )
+    )?;
+    Ok(())
+}
+
 /// The real clients, built by the registry as `loa run` builds them, with the sandbox's secrets
 /// instead of the environment's (the Zalo refresh token seeds the new data folder's store).
-fn demo_publishers(config: &Config, clock: &Clock) -> anyhow::Result<Vec<Arc<dyn Publisher>>> {
+fn demo_channels(config: &Config, clock: &Clock) -> anyhow::Result<crate::channels::Channels> {
     let secrets = crate::channels::Secrets::given([
         (
             crate::facebook::spec::PAGE_TOKEN_ENV,
@@ -254,7 +390,7 @@ fn demo_publishers(config: &Config, clock: &Clock) -> anyhow::Result<Vec<Arc<dyn
     if let Some(u) = channels.unavailable.first() {
         anyhow::bail!("{}: {}", u.channel, u.reason);
     }
-    Ok(channels.publishers)
+    Ok(channels)
 }
 
 /// One delivery as the demo shows it.

@@ -6,8 +6,8 @@
 
 mod auth;
 mod check;
-mod metrics;
 mod demo;
+mod metrics;
 mod preview;
 mod queue;
 mod report;

@@ -38,7 +38,12 @@ fn parse_day(flag: &str, s: &str) -> Result<NaiveDate, String> {
 }
 
 /// Prints or writes the report; exit code 2 for a bad date, 1 when the store or the file fails.
-pub fn run(config: Config, asked: Asked, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+pub fn run(
+    config: Config,
+    asked: Asked,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<u8> {
     let day = |flag: &str, s: &Option<String>| s.as_deref().map(|s| parse_day(flag, s)).transpose();
     let (since, until) = match (day("--since", &asked.since), day("--until", &asked.until)) {
         (Ok(a), Ok(b)) => (a, b),
@@ -54,10 +59,7 @@ pub fn run(config: Config, asked: Asked, out: &mut dyn Write, err: &mut dyn Writ
             err,
             "{}: {}",
             tr("error", "lỗi"),
-            tr(
-                "--since is after --until",
-                "--since ở sau --until",
-            )
+            tr("--since is after --until", "--since ở sau --until",)
         )?;
         return Ok(2);
     }

@@ -323,7 +323,9 @@ pub fn compute(
         let Some(target) = target_of(config, channel) else {
             continue;
         };
-        targets.push(target_row(channel, target, &rows, &days, since, until, today));
+        targets.push(target_row(
+            channel, target, &rows, &days, since, until, today,
+        ));
     }
 
     let attention = attention(&inputs, &channels, now, tz);
@@ -366,7 +368,9 @@ fn default_link(r: &ReportRow) -> Option<String> {
 
 /// The period of `spans` (sorted, contiguous) holding `day`.
 fn span_of(spans: &[(NaiveDate, NaiveDate)], day: NaiveDate) -> Option<usize> {
-    let i = spans.partition_point(|(start, _)| *start <= day).checked_sub(1)?;
+    let i = spans
+        .partition_point(|(start, _)| *start <= day)
+        .checked_sub(1)?;
     (day <= spans[i].1).then_some(i)
 }
 
@@ -494,6 +498,8 @@ fn delivery_reason(row: &AttentionRow) -> (String, String) {
         ),
     };
     let reason = match &row.reason {
+        // A broadcast's error already says what is not known and why.
+        Some(e) if row.state.starts_with("broadcast_") => e.clone(),
         Some(e) => format!("{what}: {e}"),
         None => what.to_string(),
     };
@@ -594,16 +600,21 @@ fn attention(inputs: &Inputs, channels: &[Channel], now: DateTime<Utc>, tz: Tz) 
             file: None,
             channel: r.channel,
             state: "metric_retired".into(),
-            reason: tr(
-                format!(
-                    "the platform retired the metric {} on {when}: {} are no longer collected",
-                    r.metric, r.figure
-                ),
-                format!(
-                    "nền tảng đã bỏ chỉ số {} từ {when}: không còn thu thập {}",
-                    r.metric, r.figure
-                ),
-            ),
+            reason: {
+                let figure = super::format::metric(crate::i18n::language(), &r.figure);
+                tr(
+                    format!(
+                        "{} retired the metric {} on {when}: {figure} are no longer collected",
+                        super::format::channel(r.channel),
+                        r.metric
+                    ),
+                    format!(
+                        "{} đã bỏ chỉ số {} từ {when}: không còn thu thập {figure}",
+                        super::format::channel(r.channel),
+                        r.metric
+                    ),
+                )
+            },
             kind: AttentionKind::Channel,
             title: None,
             fix: Some(

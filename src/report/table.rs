@@ -176,6 +176,7 @@ fn top_posts(r: &Report) -> Option<String> {
     }
     let l = r.language;
     let mut t = new_table(vec![
+        "#".to_string(),
         f::word(l, Word::Post).to_string(),
         f::word(l, Word::Channel).to_string(),
         format!(
@@ -184,24 +185,33 @@ fn top_posts(r: &Report) -> Option<String> {
             f::zone(l, &r.timezone)
         ),
         f::capitalized(f::metric(l, "views")),
-        f::word(l, Word::Link).to_string(),
     ]);
-    for p in &r.top_posts {
+    let mut links = Vec::new();
+    for (i, p) in r.top_posts.iter().enumerate() {
         t.add_row(vec![
+            num((i + 1).to_string()),
             Cell::new(&p.title),
             Cell::new(f::channel(p.channel)),
             Cell::new(f::date_time(l, &p.published_at)),
             num(f::figure(l, p.metrics.views)),
-            Cell::new(p.link.as_deref().unwrap_or(f::MISSING)),
         ]);
+        if let Some(link) = &p.link {
+            links.push(format!("  {}. {link}", i + 1));
+        }
     }
-    // A link broken across lines cannot be clicked or copied: only the title wraps.
-    for i in 1..5 {
+    // Only the title wraps; the links go under the table, whole, because a link broken across
+    // lines (or squeezing the title to one letter a line) can be neither read nor copied.
+    for i in [0, 2, 3, 4] {
         if let Some(c) = t.column_mut(i) {
             c.set_constraint(ColumnConstraint::ContentWidth);
         }
     }
-    Some(t.to_string())
+    let mut out = t.to_string();
+    if !links.is_empty() {
+        out.push('\n');
+        out.push_str(&links.join("\n"));
+    }
+    Some(out)
 }
 
 fn followers(r: &Report) -> Option<String> {
@@ -320,7 +330,13 @@ mod tests {
         assert!(out.contains("Cần xử lý (3)"));
         assert!(out.contains("mã truy cập sắp hết hạn"));
         assert!(out.contains("Đăng lúc (giờ Asia/Ho_Chi_Minh)"));
-        assert!(out.contains(" https://oa.zalo.me/article/za-tiem-chung "));
+        // Links are listed whole under the top posts, numbered like the rows.
+        assert!(
+            out.lines().any(|l| l
+                .trim_start()
+                .ends_with(". https://oa.zalo.me/article/za-tiem-chung")),
+            "{out}"
+        );
         assert!(!out.contains('\u{1b}'), "no ANSI escapes");
     }
 
