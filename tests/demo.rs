@@ -90,6 +90,44 @@ fn the_demo_publishes_every_sample_post_exactly_once() {
         stdout.contains("Bài viết (giờ Asia/Ho_Chi_Minh)"),
         "{stdout}"
     );
+    // It ends with the engagement summary: the table, and the page whose path it prints.
+    for words in [
+        "Báo cáo tương tác",
+        "Tổng theo kênh",
+        "Mục tiêu đăng bài",
+        "Bài được xem nhiều nhất",
+        "Cần xử lý",
+        "demo-data/report.html",
+    ] {
+        assert!(stdout.contains(words), "{words} missing: {stdout}");
+    }
+    let facebook_totals = stdout
+        .lines()
+        .find(|l| l.starts_with("│ Facebook ┆        5 ┆"))
+        .unwrap_or_else(|| panic!("no Facebook totals: {stdout}"));
+    assert!(
+        facebook_totals.contains('.'),
+        "views in Vietnamese form (1.234): {facebook_totals}"
+    );
+    // Facebook retires a metric partway through: said in the story and in what needs the
+    // officer, and the other figures carry on.
+    assert!(
+        stdout.contains("Facebook đã bỏ chỉ số post_clicks"),
+        "{stdout}"
+    );
+    let page = std::fs::read_to_string(dir.path().join("demo-data/report.html")).unwrap();
+    assert_eq!(
+        page.matches("<svg").count() % 2,
+        0,
+        "each chart has a wide and a narrow drawing"
+    );
+    assert!(page.matches("<svg").count() >= 4, "both charts: {page}");
+    assert!(page.contains("Chuyển đổi số là gì?"));
+    assert!(page.contains("<html lang=\"vi\""));
+    assert!(
+        !page.contains("http://127.0.0.1"),
+        "the page needs no network"
+    );
     // loa never touched the posts it read.
     let before = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("posts/2026-12-01-chuyen-doi-so-la-gi.md"),
