@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use loa::config::Config;
-use loa::report::{By, Options};
+use loa::report::{By, CsvRows, Format, Options};
 use loa::store::Store;
 
 /// Snapshots in the synthetic store.
@@ -171,26 +171,52 @@ fn main() {
         until: None,
         by: By::Month,
     };
-    println!("| range | posts in range | open + load + compute | json |");
-    println!("|---|---|---|---|");
+    println!("| range | posts in range | store read | model | table | csv (posts) | json | html |");
+    println!("|---|---|---|---|---|---|---|---|");
     for (name, options) in [
         ("default (4 weeks)", Options::default()),
         ("5 years, by month", whole),
     ] {
-        let mut best = [f64::MAX; 2];
+        let mut best = [f64::MAX; 6];
         let mut posts = 0;
         for _ in 0..5 {
-            let t = Instant::now();
             let store = Store::open(&path).unwrap();
-            let report = loa::report::load(&store, &config, &options, now, None).unwrap();
-            let load = t.elapsed().as_secs_f64();
             let t = Instant::now();
-            let json = serde_json::to_string(&report).unwrap();
-            let json_time = t.elapsed().as_secs_f64();
+            let report = loa::report::load(&store, &config, &options, now, None).unwrap();
+            let total = t.elapsed().as_secs_f64();
+            // The store read alone, to see how the time divides.
+            let tz = config.timezone;
+            let (since, until) =
+                loa::report::build::range(&options, now.with_timezone(&tz).date_naive());
+            let t = Instant::now();
+            let rows = store
+                .report_rows(
+                    loa::report::build::day_start(tz, since),
+                    loa::report::build::day_start(tz, until + Duration::days(1)),
+                )
+                .unwrap();
+            let read = t.elapsed().as_secs_f64();
+            assert_eq!(rows.len(), report.posts.len());
+            let time = |format: Format| {
+                let t = Instant::now();
+                let bytes = loa::report::render(&report, format);
+                assert!(!bytes.is_empty());
+                t.elapsed().as_secs_f64()
+            };
+            let formats = [
+                time(Format::Table),
+                time(Format::Csv(CsvRows::Posts)),
+                time(Format::Json),
+                time(Format::Html),
+            ];
             posts = report.posts.len();
-            assert!(!json.is_empty());
-            best = [best[0].min(load), best[1].min(json_time)];
+            best[0] = best[0].min(read);
+            best[1] = best[1].min(total - read);
+            for (i, f) in formats.iter().enumerate() {
+                best[2 + i] = best[2 + i].min(*f);
+            }
         }
-        println!("| {name} | {posts} | {:.3} s | {:.3} s |", best[0], best[1]);
+        let cells: Vec<String> = best.iter().map(|s| format!("{s:.3} s")).collect();
+        println!("| {name} | {posts} | {} |", cells.join(" | "));
     }
 }

@@ -262,25 +262,32 @@ pub fn compute(
             metrics_at: r.taken_at.map(|t| t.with_timezone(&tz)),
         })
         .collect();
-    let mut top: Vec<PostRow> = posts
-        .iter()
-        .filter(|p| p.metrics.views.is_some())
-        .cloned()
+    // The most viewed, best first: sorted by index, so only the few kept are copied.
+    let mut order: Vec<usize> = (0..posts.len())
+        .filter(|i| posts[*i].metrics.views.is_some())
         .collect();
-    top.sort_by(|a, b| {
+    order.sort_by(|a, b| {
+        let (a, b) = (&posts[*a], &posts[*b]);
         b.metrics
             .views
             .cmp(&a.metrics.views)
             .then(b.metrics.reach.cmp(&a.metrics.reach))
             .then(a.published_at.cmp(&b.published_at))
     });
-    top.truncate(TOP_POSTS);
+    let top: Vec<PostRow> = order
+        .into_iter()
+        .take(TOP_POSTS)
+        .map(|i| posts[i].clone())
+        .collect();
 
     // Per tag.
     let mut by_tag: BTreeMap<String, (u64, Figures)> = BTreeMap::new();
     for r in &rows {
         for tag in &r.tags {
-            let entry = by_tag.entry(tag.clone()).or_default();
+            let entry = match by_tag.get_mut(tag) {
+                Some(e) => e,
+                None => by_tag.entry(tag.clone()).or_default(),
+            };
             entry.0 += 1;
             entry.1.add(&r.figures.unwrap_or_default());
         }
