@@ -291,6 +291,22 @@ impl Page {
     }
 
     /// The highest usage percentage the headers reported so far.
+    /// Adds a live post with `message`, published at `at`, as if loa had published it;
+    /// returns its id. For benchmarks that need thousands of posts without thousands of calls.
+    #[doc(hidden)]
+    pub fn seed_post(&mut self, message: &str, at: DateTime<Utc>) -> String {
+        self.create_post(
+            Draft {
+                message: message.to_string(),
+                link: None,
+                photos: Vec::new(),
+                live_at: Some(at),
+                scheduled: false,
+            },
+            at,
+        )
+    }
+
     pub fn peak_usage_percent(&self) -> u64 {
         self.peak_percent
     }
