@@ -147,8 +147,17 @@ fn engine(dir: &std::path::Path, clock: Clock) -> Arc<Engine> {
         dir.join("data").display()
     ))
     .expect("config");
-    let mut store = Store::open_in_memory().expect("store");
-    for (i, path) in ["a.md", "b.md", "c.md"].iter().enumerate() {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let db = dir.join("data/loa.db");
+    let fresh = !db.exists();
+    let mut store = Store::open(&db).expect("store");
+    // A restart opens the same store: only a new one gets the three published posts.
+    let posts: &[&str] = if fresh {
+        &["a.md", "b.md", "c.md"]
+    } else {
+        &[]
+    };
+    for (i, path) in posts.iter().enumerate() {
         published(
             &mut store,
             path,
@@ -203,8 +212,11 @@ async fn snapshots_follow_the_cadence_and_days_off_give_one_late_snapshot() {
         .unwrap();
     assert_eq!(s.asked, 0);
 
-    // loa is off for ten days: one snapshot (counted as the 7-day step), not five.
+    // loa is off for ten days, then starts again on the same data folder: one snapshot
+    // (counted as the 7-day step), not five.
+    drop(engine);
     tokio::time::advance(std::time::Duration::from_secs(10 * 86_400 - 90 * 60)).await;
+    let engine = self::engine(dir.path(), clock.clone());
     let calls_before = platform.asked().len();
     let s = collect(&engine, &collectors, Scope::Due, &Silent)
         .await
