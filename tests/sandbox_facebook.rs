@@ -16,7 +16,7 @@ use tempfile::TempDir;
 use loa::engine::Clock;
 use loa::facebook::auth::{debug_token, exchange_user_token, find_page_token};
 use loa::facebook::client::{FacebookChannel, parse_graph_time};
-use loa::facebook::insights::Retired;
+use loa::metrics::{Asked, Collected, Collector, Figures, ItemResult};
 use loa::post::Post;
 use loa::publisher::{BoxFuture, Job, Outcome, ProgressSink, Publisher, Reconciled};
 use loa::sandbox::facebook::PostView;
@@ -525,6 +525,28 @@ async fn scheduling_outside_facebooks_window_is_refused() {
 // Insights
 // ---------------------------------------------------------------------------------------------
 
+/// One post's figures through the collector (one Graph batch), and the metrics it found retired.
+async fn figures(fb: &FacebookChannel, id: &str) -> (Figures, Vec<String>) {
+    let asked = [Asked {
+        delivery_id: 1,
+        remote_id: id.to_string(),
+    }];
+    let Collected {
+        items,
+        retired,
+        stopped,
+    } = fb
+        .collect(&asked, &std::collections::BTreeSet::new(), &|_| {})
+        .await;
+    assert_eq!(stopped, None);
+    match items.into_iter().next() {
+        Some((_, ItemResult::Figures { figures, .. })) => {
+            (figures, retired.into_iter().map(|r| r.metric).collect())
+        }
+        other => panic!("no figures: {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn insights_grow_with_age_and_retired_metrics_are_refused() {
     // Ten sandbox hours per real second.
@@ -538,8 +560,7 @@ async fn insights_grow_with_age_and_retired_metrics_are_refused() {
     );
 
     clock.sleep_until(clock.now() + Duration::hours(5)).await;
-    let retired = Retired::default();
-    let first = fb.post_metrics(&id, &retired).await.unwrap();
+    let (first, retired) = figures(&fb, &id).await;
     let views = first.views.unwrap();
     assert!(views > 100, "{first:?}");
     let reach = first.reach.unwrap();
@@ -550,12 +571,13 @@ async fn insights_grow_with_age_and_retired_metrics_are_refused() {
         first.comments.is_some() && first.shares.is_some(),
         "{first:?}"
     );
-    for (metric, _) in loa::facebook::insights::POST_METRICS {
-        assert!(!retired.contains(metric), "{metric} is served");
-    }
+    assert!(
+        retired.is_empty(),
+        "every metric asked is served: {retired:?}"
+    );
 
     clock.sleep_until(clock.now() + Duration::hours(10)).await;
-    let second = fb.post_metrics(&id, &retired).await.unwrap();
+    let (second, _) = figures(&fb, &id).await;
     assert!(second.views.unwrap() > views, "{first:?} then {second:?}");
     assert!(second.reactions >= first.reactions);
 
@@ -620,7 +642,11 @@ async fn insights_grow_with_age_and_retired_metrics_are_refused() {
     let map = &reactions["data"][0]["values"][0]["value"];
     assert!(map["like"].as_u64().unwrap() > 0, "{reactions}");
 
-    let followers = fb.page_follows(&Retired::default()).await.unwrap();
+    let followers = fb
+        .account(&std::collections::BTreeSet::new())
+        .await
+        .unwrap()
+        .followers;
     assert!(followers.unwrap() > 1000, "{followers:?}");
 
     // A deleted post has no figures: 100/33, which stops collecting.

@@ -17,7 +17,7 @@ use loa::engine::Clock;
 use loa::post::Post;
 use loa::publisher::{BoxFuture, Job, Outcome, ProgressSink, Publisher, Reconciled};
 use loa::token_store::{TokenStore, ZaloTokens};
-use loa::zalo::client::{ArticleStats, ZaloChannel};
+use loa::zalo::client::ZaloChannel;
 use loa::zalo::oauth::ZaloAuth;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -1554,77 +1554,8 @@ async fn reconcile_soon_after_the_create_says_not_yet_unless_the_article_is_list
 }
 
 // ---------------------------------------------------------------------------------------------
-// 10. Stats
+// 10. Followers (the stats themselves: tests/collect_zalo.rs)
 // ---------------------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn article_stats_pages_the_list_for_views_and_shares() {
-    let f = Fixture::new().await;
-    let created = now().timestamp_millis();
-    let mut first = others(9, "a", created);
-    let mut mine = item(ARTICLE_ID, TITLE, created);
-    mine["total_view"] = json!(300);
-    mine["total_share"] = json!("4");
-    first.insert(4, mine);
-    slice_page(&f.server, "0", first).await;
-    let mut older = item("9007199254740993", "Tin cũ", created);
-    older["total_view"] = json!("12");
-    older["total_share"] = json!(0);
-    slice_page(&f.server, "10", vec![older]).await;
-
-    let stats = f
-        .channel
-        .article_stats(&[ARTICLE_ID.to_string(), "9007199254740993".to_string()])
-        .await
-        .unwrap();
-
-    assert_eq!(
-        stats,
-        BTreeMap::from([
-            (
-                ARTICLE_ID.to_string(),
-                ArticleStats {
-                    views: Some(300),
-                    shares: Some(4)
-                }
-            ),
-            (
-                "9007199254740993".to_string(),
-                ArticleStats {
-                    views: Some(12),
-                    shares: Some(0)
-                }
-            ),
-        ])
-    );
-    assert_eq!(f.seen().await, [getslice(AT1, "0"), getslice(AT1, "10")]);
-}
-
-#[tokio::test]
-async fn article_stats_stop_once_every_article_is_found() {
-    let f = Fixture::new().await;
-    let created = now().timestamp_millis();
-    let mut first = others(9, "a", created);
-    first.push(item(ARTICLE_ID, TITLE, created));
-    slice_page(&f.server, "0", first).await;
-
-    let stats = f
-        .channel
-        .article_stats(&[ARTICLE_ID.to_string()])
-        .await
-        .unwrap();
-    assert_eq!(stats.len(), 1);
-    assert_eq!(f.seen().await, [getslice(AT1, "0")]);
-
-    let f = Fixture::new().await;
-    answer(&f.server, "GET", GETSLICE, vec![server_error()]).await;
-    let failed = f
-        .channel
-        .article_stats(&[ARTICLE_ID.to_string()])
-        .await
-        .unwrap_err();
-    assert!(matches!(failed, Outcome::Transient { .. }), "{failed:?}");
-}
 
 #[tokio::test]
 async fn followers_reads_num_follower_from_getoa() {

@@ -4,7 +4,6 @@
 //!
 //! Zalo answers errors with HTTP 200 and a negative `error`: every reply is judged by its body.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -29,9 +28,6 @@ use crate::zalo::oauth::{AuthError, ZaloAuth};
 /// Waits between verify calls while Zalo processes an article (about two minutes in all); after
 /// that the attempt ends as transient and the next one verifies again with the same token.
 const VERIFY_WAITS: [u64; 7] = [2, 4, 8, 16, 30, 30, 30];
-
-/// Pages of `getslice` (10 articles each) searched by [`ZaloChannel::article_stats`].
-const MAX_PAGES: usize = 5;
 
 /// Articles per `getslice` page: Zalo gives at most 10 (§3.4).
 pub const SLICE_LIMIT: usize = 10;
@@ -350,35 +346,6 @@ impl ZaloChannel {
         })
     }
 
-    /// Views and shares of each article in `ids` that can be found in the newest pages.
-    pub async fn article_stats(
-        &self,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, ArticleStats>, Outcome> {
-        let mut found = BTreeMap::new();
-        for page in 0..MAX_PAGES {
-            let items = self.slice(page).await.map_err(outcome_of)?;
-            for item in &items {
-                let Some(id) = item.get("id").and_then(text_of) else {
-                    continue;
-                };
-                if ids.contains(&id) {
-                    found.insert(
-                        id,
-                        ArticleStats {
-                            views: item.get("total_view").and_then(number_of),
-                            shares: item.get("total_share").and_then(number_of),
-                        },
-                    );
-                }
-            }
-            if items.len() < 10 || found.len() == ids.len() {
-                break;
-            }
-        }
-        Ok(found)
-    }
-
     /// The OA's followers (`num_follower` from `getoa`), for the account snapshot.
     pub async fn followers(&self) -> Result<Option<u64>, Outcome> {
         Ok(self.getoa().await?.get("num_follower").and_then(number_of))
@@ -393,15 +360,6 @@ impl ZaloChannel {
         .await
         .map_err(outcome_of)
     }
-}
-
-/// Zalo's figures for one article.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ArticleStats {
-    /// `total_view`.
-    pub views: Option<u64>,
-    /// `total_share`.
-    pub shares: Option<u64>,
 }
 
 fn cover_message() -> String {
