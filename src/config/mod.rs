@@ -140,6 +140,51 @@ pub struct Targets {
     pub zalo: Option<Target>,
 }
 
+/// A data folder inside the posts folder (or the same folder) would put loa's database, tokens
+/// and lock among the officer's posts, and loa never writes there: refused, at the `data_dir`
+/// line (or `posts_dir`'s, when `data_dir` is the default).
+fn data_inside_posts(config: &Config, text: &str) -> Option<Diagnostic> {
+    let posts = crate::paths::absolute(&config.posts_dir);
+    let data = crate::paths::absolute(&config.data_dir);
+    if !data.starts_with(&posts) {
+        return None;
+    }
+    let line_of = |key: &str| {
+        text.lines()
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map(|i| i + 1)
+    };
+    let line = line_of("data_dir")
+        .or_else(|| line_of("posts_dir"))
+        .unwrap_or(1);
+    Some(
+        Diagnostic::error(
+            line,
+            1,
+            tr(
+                format!(
+                    "data_dir ({}) is inside posts_dir ({}): loa's database, tokens and lock would sit among the posts",
+                    data.display(),
+                    posts.display()
+                ),
+                format!(
+                    "data_dir ({}) nằm trong posts_dir ({}): cơ sở dữ liệu, mã truy cập và tệp khóa của loa sẽ lẫn vào thư mục bài viết",
+                    data.display(),
+                    posts.display()
+                ),
+            ),
+        )
+        .fix(tr(
+            "set data_dir to a folder outside posts_dir, such as \"../data\"",
+            "đặt data_dir là một thư mục nằm ngoài posts_dir, ví dụ \"../data\"",
+        )),
+    )
+}
+
 /// Why a config file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -244,6 +289,9 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         config.posts_dir = crate::paths::clean(&base.join(&config.posts_dir));
         config.data_dir = crate::paths::clean(&base.join(&config.data_dir));
+        if let Some(problem) = data_inside_posts(&config, &text) {
+            return Err(ConfigError::Invalid(vec![problem.in_file(path)]));
+        }
         Ok(config)
     }
 
