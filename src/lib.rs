@@ -29,4 +29,5 @@ pub mod status;
 pub mod store;
 pub mod text;
 pub mod token_store;
+pub mod turn;
 pub mod zalo;

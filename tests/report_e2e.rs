@@ -204,6 +204,13 @@ async fn the_report_shows_exactly_what_the_platforms_served() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("đã lưu 5 lần đo của 5 bài"), "{out}");
 
+    // Each collection round (`loa run --once`, `loa metrics`) rewrites data_dir/report.html.
+    let page = std::fs::read_to_string(w.root.join("data/report.html")).expect("report.html");
+    assert!(
+        page.contains("Nộp hồ sơ trực tuyến"),
+        "the page shows the posts"
+    );
+
     let served = served(&w.db());
     assert_eq!(served.len(), 5);
     let (json, err, code) = w.loa(&["report", "--format", "json"]);

@@ -48,28 +48,14 @@ pub fn sync(store: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Re
 /// Every process that syncs (the service, `loa status`) waits for its turn, so a reading of the
 /// folder is applied before any later reading is taken. It is not the service's lock.
 pub struct SyncTurn {
-    _file: Option<std::fs::File>,
+    _turn: crate::turn::Turn,
 }
 
 impl SyncTurn {
-    /// Waits for the turn. If the lock file cannot be used (a read-only data folder), the sync
-    /// goes on without it: the store's transactions still keep every write whole.
+    /// Waits for the turn (blocking).
     pub fn take(data_dir: &std::path::Path) -> SyncTurn {
-        let file = std::fs::create_dir_all(data_dir)
-            .and_then(|()| {
-                std::fs::File::options()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(data_dir.join("sync.lock"))
-            })
-            .and_then(|f| f.lock().map(|()| f));
-        match file {
-            Ok(f) => SyncTurn { _file: Some(f) },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot take the sync lock; syncing without it");
-                SyncTurn { _file: None }
-            }
+        SyncTurn {
+            _turn: crate::turn::Turn::take(data_dir, "sync.lock"),
         }
     }
 }

@@ -98,32 +98,11 @@ impl Progress for Silent {
 }
 
 /// This process's turn to collect (`data_dir/metrics.lock`): two loa processes never ask the
-/// platforms about the same posts at once. Held until dropped.
-struct Turn {
-    _file: Option<std::fs::File>,
-}
-
-async fn take_turn(data_dir: std::path::PathBuf) -> Turn {
-    let taken = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&data_dir)
-            .and_then(|()| {
-                std::fs::File::options()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(data_dir.join("metrics.lock"))
-            })
-            .and_then(|f| f.lock().map(|()| f))
-    })
-    .await;
-    match taken {
-        Ok(Ok(f)) => Turn { _file: Some(f) },
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "cannot take the metrics lock; collecting without it");
-            Turn { _file: None }
-        }
-        Err(_) => Turn { _file: None },
-    }
+/// platforms about the same posts at once. Taken on a blocking thread; held until dropped.
+async fn take_turn(data_dir: std::path::PathBuf) -> Option<crate::turn::Turn> {
+    tokio::task::spawn_blocking(move || crate::turn::Turn::take(&data_dir, "metrics.lock"))
+        .await
+        .ok()
 }
 
 /// A due delivery and the step its snapshot will count as.
@@ -216,9 +195,15 @@ async fn collect_channel(
     let asked: Vec<Asked> = planned.into_iter().map(|p| p.asked).collect();
     summary.asked += asked.len();
     let chunk = collector.chunk_size().max(1);
-    let mut retired = engine
-        .with_store(move |s| s.retired_metrics(channel))
-        .await?;
+    // The platform's names of the retired metrics (not asked for), and the contract's names
+    // of the figures they filled (recorded missing): read once, kept up to date by each chunk.
+    let known = engine
+        .with_store(move |s| s.all_retired_metrics())
+        .await?
+        .into_iter()
+        .filter(|r| r.channel == channel);
+    let (mut retired, mut retired_figures): (BTreeSet<String>, BTreeSet<String>) =
+        known.map(|r| (r.metric, r.figure)).unzip();
     for (i, items) in asked.chunks(chunk).enumerate() {
         let offset = i * chunk;
         let before = std::sync::atomic::AtomicUsize::new(0);
@@ -240,13 +225,8 @@ async fn collect_channel(
                 .with_store(move |s| s.record_retired(channel, &m, now))
                 .await?;
         }
-        let retired_figures: Vec<String> = engine
-            .with_store(move |s| s.all_retired_metrics())
-            .await?
-            .into_iter()
-            .filter(|r| r.channel == channel)
-            .map(|r| r.figure)
-            .collect();
+        retired_figures.extend(answer.retired.iter().map(|m| m.figure.clone()));
+        let retired_figures = retired_figures.clone();
         let results = answer.items;
         let steps = steps.clone();
         let kept = engine

@@ -105,6 +105,22 @@ struct Series {
     whole: bool,
 }
 
+/// Per period, per channel, the bar `value` gives for that channel's row (`None`: no bar).
+fn bars(
+    ps: &[(chrono::NaiveDate, chrono::NaiveDate, Vec<&PeriodRow>)],
+    chans: &[Channel],
+    value: impl Fn(&PeriodRow) -> Option<f64>,
+) -> Vec<Vec<Option<f64>>> {
+    ps.iter()
+        .map(|(_, _, rows)| {
+            chans
+                .iter()
+                .map(|c| rows.iter().find(|p| p.channel == *c).and_then(|p| value(p)))
+                .collect()
+        })
+        .collect()
+}
+
 /// Chart (a): views per period per channel, or `None` when the report has no periods.
 pub fn views(r: &Report, size: Size) -> Option<String> {
     let ps = periods(r);
@@ -113,20 +129,7 @@ pub fn views(r: &Report, size: Size) -> Option<String> {
     }
     let l = r.language;
     let chans = channels(r);
-    let bars = ps
-        .iter()
-        .map(|(_, _, rows)| {
-            chans
-                .iter()
-                .map(|c| {
-                    rows.iter()
-                        .find(|p| p.channel == *c)
-                        .and_then(|p| p.figures.views)
-                        .map(|v| v as f64)
-                })
-                .collect()
-        })
-        .collect();
+    let bars = bars(&ps, &chans, |p| p.figures.views.map(|v| v as f64));
     draw(
         r,
         size,
@@ -154,19 +157,7 @@ pub fn posts(r: &Report, size: Size) -> Option<String> {
     }
     let l = r.language;
     let chans = channels(r);
-    let bars = ps
-        .iter()
-        .map(|(_, _, rows)| {
-            chans
-                .iter()
-                .map(|c| {
-                    rows.iter()
-                        .find(|p| p.channel == *c)
-                        .map(|p| p.posts as f64)
-                })
-                .collect()
-        })
-        .collect();
+    let bars = bars(&ps, &chans, |p| Some(p.posts as f64));
     let lines = r
         .targets
         .iter()
