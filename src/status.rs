@@ -66,6 +66,9 @@ pub struct DeliveryStatus {
     pub channel: Channel,
     /// State (CONTRACT.md).
     pub state: State,
+    /// When this channel's delivery is due (`publish_at`, or the channel's own slot: a post's
+    /// channels can have different slots when one channel's slot is taken).
+    pub due_at: Option<String>,
     /// The platform's id.
     pub remote_id: Option<String>,
     /// Requests made.
@@ -149,6 +152,7 @@ pub fn build(
                 .map(|d| DeliveryStatus {
                     channel: d.channel,
                     state: d.state,
+                    due_at: d.due_at.map(local),
                     remote_id: d.remote_id.clone(),
                     attempts: d.attempts,
                     next_attempt_at: d
@@ -316,6 +320,8 @@ pub fn text(status: &Status, tz: Tz) -> String {
                     tr("next try", "thử lại lúc"),
                     when(&d.next_attempt_at)
                 ),
+                // Each channel's own time: one channel's slot may be taken by a dated post.
+                _ if d.due_at.is_some() => when(&d.due_at),
                 _ => when(&p.publish_at),
             };
             out.push_str(&format!(

@@ -1,5 +1,9 @@
 //! Weekly slots: the plan's Tue/Thu rhythm. A post without `publish_at` takes the next free slot
 //! of each of its channels, one post per slot per channel, in file-name order.
+//!
+//! A slot is taken by any other delivery of the channel due within an hour of it, before or
+//! after: a dated post at 07:00 or 07:30 takes the 07:00 slot, one at 08:00 does not. The Page
+//! or the OA never gets two posts in the same hour because one was dated and one slotted.
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -27,14 +31,17 @@ pub fn upcoming(
     })
 }
 
-/// The first slot at or after `from` that is not in `taken`.
+/// How close another delivery's time must be to a slot to take it.
+pub const SLOT_GAP: Duration = Duration::hours(1);
+
+/// The first slot at or after `from` with no time of `taken` within [`SLOT_GAP`] of it.
 pub fn next_free(
     slots: &[Slot],
     tz: Tz,
     from: DateTime<Utc>,
     taken: &[DateTime<Utc>],
 ) -> Option<DateTime<Utc>> {
-    upcoming(slots, tz, from).find(|t| !taken.contains(t))
+    upcoming(slots, tz, from).find(|t| !taken.iter().any(|o| (*o - *t).abs() < SLOT_GAP))
 }
 
 #[cfg(test)]
@@ -80,6 +87,26 @@ mod tests {
             next_free(&plan(), VN, from, &taken),
             Some(at("2026-12-08T07:00:00+07:00"))
         );
+    }
+
+    #[test]
+    fn a_dated_post_within_the_hour_takes_the_slot() {
+        let from = at("2026-12-01T06:00:00+07:00");
+        for dated in ["2026-12-01T07:30:00+07:00", "2026-12-01T06:01:00+07:00"] {
+            assert_eq!(
+                next_free(&plan(), VN, from, &[at(dated)]),
+                Some(at("2026-12-03T07:00:00+07:00")),
+                "a post dated {dated} takes Tuesday's 07:00 slot"
+            );
+        }
+        // An hour away or more leaves the slot free.
+        for dated in ["2026-12-01T08:00:00+07:00", "2026-12-01T06:00:00+07:00"] {
+            assert_eq!(
+                next_free(&plan(), VN, from, &[at(dated)]),
+                Some(at("2026-12-01T07:00:00+07:00")),
+                "a post dated {dated} leaves the slot free"
+            );
+        }
     }
 
     #[test]
