@@ -20,6 +20,17 @@ fn post(dir: &Path, name: &str, front: &str) {
 
 #[test]
 fn a_dated_post_within_the_hour_of_a_slot_takes_it_on_its_channel() {
+    one_post_per_slot(false);
+}
+
+#[test]
+fn a_dated_post_added_later_moves_the_slotted_post_that_had_its_slot() {
+    one_post_per_slot(true);
+}
+
+/// Four slotted posts and a Facebook-only post dated half an hour after the third slot, there
+/// from the start or added after the slots were given.
+fn one_post_per_slot(dated_later: bool) {
     let dir = tempfile::tempdir().unwrap();
     let posts = dir.path().join("posts");
     std::fs::create_dir(&posts).unwrap();
@@ -35,14 +46,19 @@ fn a_dated_post_within_the_hour_of_a_slot_takes_it_on_its_channel() {
     for name in ["a.md", "b.md", "c.md", "d.md"] {
         post(&posts, name, "");
     }
-    post(
-        &posts,
-        "e.md",
-        &format!(
-            "publish_at: {}\nchannels: [facebook]\n",
-            dated.format("%d/%m/%Y %H:%M")
-        ),
-    );
+    let write_dated = || {
+        post(
+            &posts,
+            "e.md",
+            &format!(
+                "publish_at: {}\nchannels: [facebook]\n",
+                dated.format("%d/%m/%Y %H:%M")
+            ),
+        )
+    };
+    if !dated_later {
+        write_dated();
+    }
     let config = dir.path().join("loa.toml");
     std::fs::write(
         &config,
@@ -66,6 +82,11 @@ fn a_dated_post_within_the_hour_of_a_slot_takes_it_on_its_channel() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
+    if dated_later {
+        // The slots are given (c.md has the third on both channels), then the dated post comes.
+        status(false);
+        write_dated();
+    }
     let doc: serde_json::Value = serde_json::from_str(&status(true)).unwrap();
     for channel in ["facebook", "zalo"] {
         let mut times: Vec<DateTime<Utc>> = doc["posts"]
@@ -109,4 +130,64 @@ fn a_dated_post_within_the_hour_of_a_slot_takes_it_on_its_channel() {
     };
     assert!(line("zalo").contains(&third_local), "{c}");
     assert!(!line("facebook").contains(&third_local), "{c}");
+}
+
+#[test]
+fn a_slotted_post_the_platform_holds_is_moved_there_too() {
+    use loa::channel::Channel;
+    use loa::store::{PostRecord, Store, UpdateState};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loa.toml");
+    std::fs::write(
+        &path,
+        "timezone = \"Asia/Ho_Chi_Minh\"\nposts_dir = \"posts\"\ndata_dir = \"data\"\n\
+         [schedule]\nslots = [\"Tue 07:00\", \"Thu 07:00\"]\n",
+    )
+    .unwrap();
+    let config = loa::config::Config::from_file(&path).unwrap();
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let now = at("2026-12-06T00:00:00Z");
+    let tuesday = at("2026-12-08T00:00:00Z"); // Tue 08/12 07:00 in Vietnam
+    let record = |id: &str| PostRecord {
+        id: id.into(),
+        path: format!("{id}.md"),
+        content_hash: format!("h-{id}"),
+        content: "---\ntitle: x\n---\n".into(),
+        title: "x".into(),
+        meta: serde_json::json!({"channels": ["facebook"]}),
+        problems: None,
+        present: true,
+        first_seen_at: now,
+    };
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_post(&record("a"), now).unwrap();
+    s.insert_post(&record("e"), now).unwrap();
+    let slotted = s
+        .insert_delivery("a", Channel::Facebook, Some(tuesday), true)
+        .unwrap();
+    let mut d = s.delivery(slotted).unwrap().unwrap();
+    d.platform_scheduled = true;
+    d.remote_id = Some("1_2".into());
+    s.save_delivery(&d).unwrap();
+    // Dated Tuesday 07:45: within the hour of the slot.
+    s.insert_delivery(
+        "e",
+        Channel::Facebook,
+        Some(tuesday + Duration::minutes(45)),
+        false,
+    )
+    .unwrap();
+    s.in_transaction(|s| loa::engine::bookkeeping(s, &config, now))
+        .unwrap();
+    let d = s.delivery(slotted).unwrap().unwrap();
+    assert_eq!(
+        d.due_at,
+        Some(at("2026-12-10T00:00:00Z")),
+        "Thursday's slot: {d:?}"
+    );
+    assert_eq!(
+        d.update_state,
+        Some(UpdateState::Pending),
+        "Facebook is told the new time"
+    );
 }

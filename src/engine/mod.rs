@@ -879,6 +879,34 @@ fn blocked_channels(s: &Store, now: DateTime<Utc>) -> store::Result<BTreeSet<Cha
         .collect())
 }
 
+/// The times that take a slot on `channel`: every delivery still going or gone out but `except`.
+fn taken_times(all: &[Delivery], channel: Channel, except: Option<i64>) -> Vec<DateTime<Utc>> {
+    all.iter()
+        .filter(|o| {
+            o.channel == channel
+                && Some(o.id) != except
+                && !matches!(o.state, State::Cancelled | State::Failed | State::Missed)
+        })
+        .filter_map(|o| o.due_at)
+        .collect()
+}
+
+/// The slot of delivery `i` when a dated delivery of its channel is due within the hour of it:
+/// only a slotted delivery not yet tried, still ahead, and not being updated on the platform.
+fn dated_post_in_slot(all: &[Delivery], i: usize, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let d = &all[i];
+    let slot = d.due_at.filter(|t| *t > now)?;
+    let movable = d.state == State::Scheduled && d.slotted && d.update_state.is_none();
+    let dated = all.iter().any(|o| {
+        o.id != d.id
+            && o.channel == d.channel
+            && !o.slotted
+            && !matches!(o.state, State::Cancelled | State::Failed | State::Missed)
+            && o.due_at.is_some_and(|t| (t - slot).abs() < slots::SLOT_GAP)
+    });
+    (movable && dated).then_some(slot)
+}
+
 /// Gives slots to deliveries waiting for one (file-name order), and marks as missed the
 /// deliveries overdue by more than `max_lateness` that were never tried.
 pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Result<()> {
@@ -888,16 +916,24 @@ pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store:
     all.sort_by(|a, b| posts.get(&a.post_id).cmp(&posts.get(&b.post_id)));
     let lateness = chrono::Duration::from_std(config.schedule.max_lateness).unwrap_or_default();
     for i in 0..all.len() {
+        if let Some(slot) = dated_post_in_slot(&all, i, now) {
+            // A dated post came to this slot after it was given: the officer's date wins and
+            // the slotted post moves to the channel's next free slot (the platform is told
+            // when it already holds it).
+            let taken = taken_times(&all, all[i].channel, Some(all[i].id));
+            let moved = slots::next_free(&config.schedule.slots, config.timezone, now, &taken);
+            tracing::info!(delivery = all[i].id, %slot, ?moved, "slot taken by a dated post");
+            all[i].due_at = moved;
+            if all[i].platform_scheduled {
+                all[i].update_state = Some(UpdateState::Pending);
+                all[i].next_attempt_at = None;
+            }
+            s.save_delivery(&all[i])?;
+            continue;
+        }
         let d = &all[i];
         if d.state == State::Scheduled && d.slotted && d.due_at.is_none() {
-            let taken: Vec<DateTime<Utc>> = all
-                .iter()
-                .filter(|o| {
-                    o.channel == d.channel
-                        && !matches!(o.state, State::Cancelled | State::Failed | State::Missed)
-                })
-                .filter_map(|o| o.due_at)
-                .collect();
+            let taken = taken_times(&all, d.channel, None);
             if let Some(slot) =
                 slots::next_free(&config.schedule.slots, config.timezone, now, &taken)
             {
