@@ -279,22 +279,32 @@ impl Engine {
     }
 
     /// Deliveries ready now, with the work each needs, skipping paused channels and channels
-    /// this engine has no publisher for.
-    async fn ready(&self) -> Result<Vec<(Delivery, Work)>> {
+    /// this engine has no publisher for. Reads at most what one turn can start per channel
+    /// (plus `skip`, the deliveries this pass already handled), soonest first.
+    async fn ready(&self, skip: usize) -> Result<Vec<(Delivery, Work)>> {
         let now = self.clock.now();
         let windows = self.native_windows();
+        // A post may be handed to a platform's scheduler this far ahead of its time.
+        let horizon = now
+            + windows
+                .values()
+                .flatten()
+                .map(|(_, max)| *max)
+                .max()
+                .unwrap_or_default();
+        let limit = CHANNEL_CONCURRENCY * READY_PAGE + skip;
         self.with_store(move |s| {
             let blocked = blocked_channels(s, now)?;
-            let mut out: Vec<(DateTime<Utc>, Delivery, Work)> = s
-                .deliveries()?
-                .into_iter()
-                .filter(|d| !blocked.contains(&d.channel))
-                .filter_map(|d| {
-                    let window = windows.get(&d.channel)?;
-                    let (at, work) = work_for(&d, *window, now)?;
-                    (at <= now).then_some((at, d, work))
-                })
-                .collect();
+            let mut out: Vec<(DateTime<Utc>, Delivery, Work)> = Vec::new();
+            for (channel, window) in windows.iter().filter(|(c, _)| !blocked.contains(c)) {
+                for d in s.ready_candidates(*channel, now, horizon, limit)? {
+                    if let Some((at, work)) = work_for(&d, *window, now)
+                        && at <= now
+                    {
+                        out.push((at, d, work));
+                    }
+                }
+            }
             out.sort_by_key(|(at, d, _)| (*at, d.id));
             Ok(out.into_iter().map(|(_, d, w)| (d, w)).collect())
         })
@@ -309,7 +319,7 @@ impl Engine {
             let channels: BTreeMap<Channel, ChannelRecord> =
                 s.channels()?.into_iter().map(|c| (c.channel, c)).collect();
             let next = s
-                .deliveries()?
+                .active_deliveries()?
                 .into_iter()
                 .filter_map(|d| {
                     let window = windows.get(&d.channel)?;
@@ -327,15 +337,16 @@ impl Engine {
         .await
     }
 
-    /// Starts every ready delivery the concurrency limits allow, into `tasks`. Returns how many
-    /// started; `skip` holds deliveries already handled in this pass (for `run --once`).
+    /// Starts every ready delivery the concurrency limits allow, into `tasks`; `skip` holds
+    /// deliveries already handled in this pass (for `run --once`).
     async fn dispatch(
         self: &Arc<Self>,
         tasks: &mut JoinSet<()>,
         skip: &mut BTreeSet<i64>,
-    ) -> Result<usize> {
+    ) -> Result<Dispatched> {
         let mut started = 0;
-        for (d, work) in self.ready().await? {
+        let mut waiting = false;
+        for (d, work) in self.ready(skip.len()).await? {
             if skip.contains(&d.id)
                 || self
                     .in_flight
@@ -346,6 +357,7 @@ impl Engine {
                 continue;
             }
             let Ok(global) = self.global.clone().try_acquire_owned() else {
+                waiting = true;
                 break;
             };
             let Some(channel_permit) = self
@@ -353,6 +365,7 @@ impl Engine {
                 .get(&d.channel)
                 .and_then(|s| s.clone().try_acquire_owned().ok())
             else {
+                waiting = true;
                 continue;
             };
             skip.insert(d.id);
@@ -371,7 +384,7 @@ impl Engine {
                 engine.wake();
             });
         }
-        Ok(started)
+        Ok(Dispatched { started, waiting })
     }
 
     /// One pass for `loa run --once`: one attempt at every delivery ready now; returns how many.
@@ -379,7 +392,7 @@ impl Engine {
         let mut tasks = JoinSet::new();
         let mut done = BTreeSet::new();
         loop {
-            let started = self.dispatch(&mut tasks, &mut done).await?;
+            let started = self.dispatch(&mut tasks, &mut done).await?.started;
             if started == 0 && tasks.is_empty() {
                 break;
             }
@@ -400,11 +413,16 @@ impl Engine {
         let mut tasks = JoinSet::new();
         loop {
             let mut fresh = BTreeSet::new();
-            self.dispatch(&mut tasks, &mut fresh).await?;
+            let dispatched = self.dispatch(&mut tasks, &mut fresh).await?;
             let now = self.clock.now();
-            let next = self.next_due().await?;
             // Work that is ready but did not start is waiting for a permit: a finishing task
-            // wakes the loop, so sleeping on a past time would only spin.
+            // wakes the loop, so there is no time to look for (and sleeping on a past time
+            // would only spin).
+            let next = if dispatched.waiting && !tasks.is_empty() {
+                None
+            } else {
+                self.next_due().await?
+            };
             let timer = match next {
                 Some(t) if t > now => Some(t),
                 Some(_) if tasks.is_empty() => Some(now + chrono::Duration::seconds(1)),
@@ -870,6 +888,17 @@ fn reconcile_closing(found: &Reconciled) -> Closing {
     }
 }
 
+/// What one dispatch did.
+struct Dispatched {
+    /// Requests started.
+    started: usize,
+    /// Whether ready work was left for want of a permit (a finishing task wakes the loop).
+    waiting: bool,
+}
+
+/// How many candidates per permit one turn reads from the store.
+const READY_PAGE: usize = 8;
+
 /// Channels that may not be sent to now: paused, or waiting for a token.
 fn blocked_channels(s: &Store, now: DateTime<Utc>) -> store::Result<BTreeSet<Channel>> {
     Ok(s.channels()?
@@ -1004,4 +1033,114 @@ pub fn open_store(data_dir: &Path) -> std::io::Result<Store> {
         let _ = std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700));
     }
     Store::open(&data_dir.join("loa.db")).map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{BroadcastState, PostRecord, State, UpdateState};
+
+    /// Every delivery the engine's rule finds ready is among the store's ready candidates, and
+    /// every delivery with any work is among the active ones, whatever its fields: the SQL
+    /// prefilters never hide work.
+    #[test]
+    fn the_stores_prefilters_never_hide_work() {
+        let now: DateTime<Utc> = "2026-12-06T12:00:00Z".parse().unwrap();
+        let native = Some((chrono::Duration::minutes(15), chrono::Duration::days(29)));
+        let horizon = now + chrono::Duration::days(29);
+        let times = [
+            None,
+            Some(now - chrono::Duration::days(3)),
+            Some(now - chrono::Duration::seconds(30)),
+            Some(now),
+            Some(now + chrono::Duration::minutes(5)),
+            Some(now + chrono::Duration::days(2)),
+            Some(now + chrono::Duration::days(40)),
+        ];
+        let states = [
+            State::Scheduled,
+            State::Publishing,
+            State::RetryWait,
+            State::Published,
+            State::Unconfirmed,
+            State::Failed,
+            State::Missed,
+            State::Cancelled,
+        ];
+        let updates = [None, Some(UpdateState::Pending), Some(UpdateState::Sending)];
+        let broadcasts = [
+            None,
+            Some(BroadcastState::Pending),
+            Some(BroadcastState::Sent),
+        ];
+        fastrand::seed(7);
+        let mut s = Store::open_in_memory().unwrap();
+        let mut rows = Vec::new();
+        for i in 0..3000 {
+            let id = format!("p{i}");
+            s.insert_post(
+                &PostRecord {
+                    id: id.clone(),
+                    path: format!("{i}.md"),
+                    content_hash: "h".into(),
+                    content: String::new(),
+                    title: "t".into(),
+                    meta: serde_json::json!({}),
+                    problems: None,
+                    present: true,
+                    first_seen_at: now,
+                },
+                now,
+            )
+            .unwrap();
+            let channel = if i % 2 == 0 {
+                Channel::Facebook
+            } else {
+                Channel::Zalo
+            };
+            let pick = |n: usize| fastrand::usize(..n);
+            let due = times[pick(times.len())];
+            let d_id = s.insert_delivery(&id, channel, due, false).unwrap();
+            let mut d = s.delivery(d_id).unwrap().unwrap();
+            d.state = states[pick(states.len())];
+            d.next_attempt_at = times[pick(times.len())];
+            d.broadcast_next = times[pick(times.len())];
+            d.platform_scheduled = fastrand::bool();
+            d.needs_reconcile = fastrand::bool();
+            d.remote_id = fastrand::bool().then(|| "1_2".to_string());
+            d.update_state = updates[pick(updates.len())];
+            d.broadcast_state = broadcasts[pick(broadcasts.len())];
+            s.save_delivery(&d).unwrap();
+            rows.push(s.delivery(d_id).unwrap().unwrap());
+        }
+        let active: BTreeSet<i64> = s
+            .active_deliveries()
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        // With a platform scheduler (Facebook's) and without one (the horizon is now).
+        for (native, horizon) in [(native, horizon), (None, now)] {
+            let mut candidates = BTreeSet::new();
+            for channel in [Channel::Facebook, Channel::Zalo] {
+                candidates.extend(
+                    s.ready_candidates(channel, now, horizon, usize::MAX)
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.id),
+                );
+            }
+            let mut ready = 0;
+            for d in &rows {
+                if let Some((at, _)) = work_for(d, native, now) {
+                    assert!(active.contains(&d.id), "active misses {d:?}");
+                    if at <= now {
+                        ready += 1;
+                        assert!(candidates.contains(&d.id), "candidates miss {d:?}");
+                    }
+                }
+            }
+            assert!(ready > 100, "the sample covers ready work ({ready})");
+        }
+    }
 }

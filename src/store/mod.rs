@@ -181,6 +181,24 @@ pub(crate) fn parse_ts(s: Option<String>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The rows [`Store::active_deliveries`] reads (kept in step with the engine's `work_for`; a
+/// test there checks every state against it).
+const ACTIVE: &str = "state IN ('scheduled', 'retry_wait') \
+    OR (state = 'published' AND (update_state = 'pending' OR broadcast_state = 'pending')) \
+    OR (state = 'cancelled' AND (needs_reconcile = 1 OR (platform_scheduled = 1 AND remote_id IS NOT NULL)))";
+
+/// The rows [`Store::ready_candidates`] reads (`?2` now, `?3` the scheduling horizon): each
+/// branch of the engine's `work_for`, with its time condition.
+const READY: &str = "((next_attempt_at IS NULL OR next_attempt_at <= ?2) AND ( \
+        (state IN ('scheduled', 'retry_wait') AND platform_scheduled = 1 \
+            AND (update_state = 'pending' OR due_at <= ?2)) \
+        OR (state IN ('scheduled', 'retry_wait') AND platform_scheduled = 0 AND due_at <= ?3) \
+        OR (state = 'published' AND update_state = 'pending') \
+        OR (state = 'cancelled' AND (needs_reconcile = 1 \
+            OR (platform_scheduled = 1 AND remote_id IS NOT NULL))))) \
+    OR (state = 'published' AND broadcast_state = 'pending' \
+        AND (broadcast_next IS NULL OR broadcast_next <= ?2))";
+
 const DELIVERY_COLUMNS: &str = "id, post_id, channel, state, due_at, slotted, attempts, failures, next_attempt_at, remote_id, \
      published_at, published_hash, progress, needs_reconcile, reconcile_tries, update_state, last_error, cancel_reason, \
      platform_scheduled, broadcast_state, broadcast_next, broadcast_id, broadcast_error, version";
@@ -478,6 +496,47 @@ impl Store {
             "SELECT {DELIVERY_COLUMNS} FROM deliveries ORDER BY post_id, channel"
         ))?;
         let rows = stmt.query_map([], read_delivery)?;
+        Ok(readable(rows)?)
+    }
+
+    /// The deliveries that may still have work for the engine: waiting to publish, held by a
+    /// platform, published with an update or a broadcast pending, cancelled with something
+    /// left to withdraw or look up. A superset of what the engine's own rule picks, read
+    /// without touching the published history (which only grows), so a service with years of
+    /// posts does not read them all at every turn.
+    pub fn active_deliveries(&self) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {ACTIVE} ORDER BY post_id, channel"
+        ))?;
+        let rows = stmt.query_map([], read_delivery)?;
+        Ok(readable(rows)?)
+    }
+
+    /// Up to `limit` deliveries of `channel` that may be ready at `now`, soonest first: the rows
+    /// of [`Store::active_deliveries`] whose own times allow work now (`horizon` is how far
+    /// ahead a post may be handed to a platform's scheduler). A superset of what is ready, cut
+    /// to what one turn of the engine can start, so a turn costs the same with 10 or 10,000
+    /// posts waiting.
+    pub fn ready_candidates(
+        &self,
+        channel: Channel,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE channel = ?1 AND ({READY}) \
+             ORDER BY COALESCE(next_attempt_at, broadcast_next, due_at, ''), id LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                channel.name(),
+                ts(now),
+                ts(horizon),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ],
+            read_delivery,
+        )?;
         Ok(readable(rows)?)
     }
 
