@@ -190,7 +190,7 @@ fn data_inside_posts(config: &Config, text: &str) -> Option<Diagnostic> {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{}: {}", .path.display(), crate::i18n::io_error(.source))]
     Read {
         /// The config file.
         path: PathBuf,
@@ -198,7 +198,10 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file has errors; each is a full `path:line:col` problem.
-    #[error("{} problem(s) in the config", .0.len())]
+    #[error("{}", tr(
+        format!("{} problem(s) in the config", .0.len()),
+        format!("tệp cấu hình có {} lỗi", .0.len()),
+    ))]
     Invalid(Vec<Problem>),
 }
 

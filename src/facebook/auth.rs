@@ -238,7 +238,10 @@ pub enum AuthError {
         source: reqwest::Error,
     },
     /// Facebook replied, but not with what the documentation describes.
-    #[error("unexpected reply from Facebook ({endpoint}): {detail}")]
+    #[error("{}", tr(
+        format!("unexpected reply from Facebook ({endpoint}): {detail}"),
+        format!("Facebook trả lời không đúng như tài liệu mô tả ({endpoint}); hãy chạy lại lệnh, nếu vẫn lỗi thì báo cho kỹ thuật viên"),
+    ))]
     BadResponse {
         /// The endpoint path (never the full URL).
         endpoint: &'static str,
@@ -349,12 +352,19 @@ fn transport_kind(error: &reqwest::Error) -> &'static str {
 }
 
 fn page_not_found_message(page_id: &str, seen: &[(String, String)]) -> String {
-    let mut text =
-        format!("the Facebook Page {page_id} is not among the Pages this Facebook user can manage");
+    let mut text = tr(
+        format!("the Facebook Page {page_id} is not among the Pages this Facebook user can manage"),
+        format!(
+            "Trang Facebook {page_id} không nằm trong các Trang mà người dùng Facebook này quản lý"
+        ),
+    );
     if seen.is_empty() {
-        text.push_str(" (the token sees no Pages at all; was `pages_show_list` granted?)");
+        text.push_str(tr(
+            " (the token sees no Pages at all; was `pages_show_list` granted?)",
+            " (token không thấy Trang nào; quyền `pages_show_list` đã được cấp chưa?)",
+        ));
     } else {
-        text.push_str("; the user can manage: ");
+        text.push_str(tr("; the user can manage: ", "; người dùng quản lý: "));
         let listed: Vec<String> = seen
             .iter()
             .take(MAX_LISTED_PAGES)
@@ -362,15 +372,26 @@ fn page_not_found_message(page_id: &str, seen: &[(String, String)]) -> String {
             .collect();
         text.push_str(&listed.join(", "));
         if seen.len() > MAX_LISTED_PAGES {
-            let _ = write!(text, " and {} more", seen.len() - MAX_LISTED_PAGES);
+            let more = seen.len() - MAX_LISTED_PAGES;
+            let _ = write!(
+                text,
+                "{}",
+                tr(
+                    format!(" and {more} more"),
+                    format!(" và {more} Trang khác")
+                )
+            );
         }
     }
-    text.push_str(
+    text.push_str(tr(
         ". Check facebook.page_id. If the Page is owned through a Business Manager (Meta Business \
          Suite), it may not be listed here: it is then only reachable through /me/businesses, \
          which needs the `business_management` permission; giving this user a role on the Page \
          itself also works.",
-    );
+        ". Hãy kiểm tra facebook.page_id. Nếu Trang thuộc một Business Manager (Meta Business \
+         Suite), nó có thể không hiện ở đây: khi đó chỉ truy cập được qua /me/businesses, cần \
+         quyền `business_management`; cũng có thể giao cho người dùng này một vai trò trên chính Trang.",
+    ));
     text
 }
 
