@@ -89,7 +89,7 @@ fn english_in(text: &str, platform: &[&str]) -> Vec<String> {
     for line in text.lines() {
         // `path:line:col: error: message — fix: …` keeps its English severity by contract.
         let line = match line.find(": error: ").or_else(|| line.find(": warning: ")) {
-            Some(i) => &line[i + 2..].splitn(2, ": ").nth(1).unwrap_or(""),
+            Some(i) => line[i + 2..].split_once(": ").map_or("", |(_, m)| m),
             None => line,
         };
         let words = format!(" {} ", prose(line, platform));
@@ -504,7 +504,10 @@ fn every_commands_errors_speak_vietnamese() {
             "auth facebook",
             vec!["auth", "facebook", "--user-token", "x"],
         ),
-        ("auth zalo", vec!["auth", "zalo", "--url", "--redirect-uri", " "]),
+        (
+            "auth zalo",
+            vec!["auth", "zalo", "--url", "--redirect-uri", " "],
+        ),
         ("auth zalo code", vec!["auth", "zalo", "--code", "abc"]),
     ];
     for (name, args) in cases {
