@@ -701,3 +701,47 @@ fn platform_error_classes_are_told_in_vietnamese_quoting_the_platform() {
         }
     }
 }
+
+#[test]
+fn facebook_token_problems_and_auth_errors_are_told_in_vietnamese() {
+    use loa::facebook::auth::{AuthError, TokenInfo};
+    set_language(Language::Vi);
+    let now = Utc::now();
+    for (token_type, profile, expires) in [
+        (Some("USER"), None, Some(now - chrono::TimeDelta::days(1))),
+        (None, None, Some(now + chrono::TimeDelta::days(2))),
+        (Some("PAGE"), Some("999"), None),
+        (Some("PAGE"), None, None),
+    ] {
+        let info = TokenInfo {
+            token_type: token_type.map(String::from),
+            is_valid: false,
+            expires_at: expires,
+            data_access_expires_at: None,
+            scopes: Vec::new(),
+            profile_id: profile.map(String::from),
+        };
+        let problems = info.problems_at("123", now);
+        assert!(!problems.is_empty());
+        for problem in problems {
+            assert_vietnamese("debug_token", &problem, &[]);
+        }
+    }
+    let errors = [
+        AuthError::BadResponse {
+            endpoint: "oauth/access_token",
+            detail: "the reply has no `access_token`".into(),
+        },
+        AuthError::PageNotFound {
+            page_id: "123".into(),
+            seen: vec![("1".into(), "UBND xã".into())],
+        },
+        AuthError::PageNotFound {
+            page_id: "123".into(),
+            seen: Vec::new(),
+        },
+    ];
+    for e in errors {
+        assert_vietnamese("Facebook auth", &e.to_string(), &[]);
+    }
+}
