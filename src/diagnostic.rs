@@ -77,6 +77,19 @@ pub struct Problem {
     pub diagnostic: Diagnostic,
 }
 
+/// The candidate closest to `word` (a misspelt key, a section name), if one is close enough to
+/// be what was meant: at most two edits away, or one edit for a short word.
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let limit = if word.chars().count() <= 4 { 1 } else { 2 };
+    candidates
+        .iter()
+        .map(|c| (strsim::levenshtein(&word, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 impl Problem {
     /// True for errors.
     pub fn is_error(&self) -> bool {

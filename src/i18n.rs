@@ -46,3 +46,59 @@ pub fn tr<T>(en: T, vi: T) -> T {
         Language::Vi => vi,
     }
 }
+
+/// What went wrong with a file or folder, in the process's language: the operating system's
+/// own text ("No such file or directory (os error 2)") is English whatever the officer speaks,
+/// so its kind is told instead, with what to do.
+pub fn io_error(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => tr(
+            "it does not exist; check the path",
+            "không tồn tại; hãy kiểm tra đường dẫn",
+        )
+        .into(),
+        K::PermissionDenied => tr(
+            "loa is not allowed to use it; check its owner and permissions",
+            "loa không có quyền dùng nó; hãy kiểm tra chủ sở hữu và quyền truy cập",
+        )
+        .into(),
+        K::AlreadyExists => tr("it is already there", "nó đã có sẵn").into(),
+        K::IsADirectory => tr(
+            "it is a folder, where a file is needed",
+            "đây là thư mục, trong khi cần một tệp",
+        )
+        .into(),
+        K::NotADirectory => tr(
+            "a part of the path is a file, where a folder is needed",
+            "một phần của đường dẫn là tệp, trong khi cần một thư mục",
+        )
+        .into(),
+        K::InvalidData => tr(
+            "its content is not UTF-8 text; save it as UTF-8",
+            "nội dung không phải văn bản UTF-8; hãy lưu lại dạng UTF-8",
+        )
+        .into(),
+        K::StorageFull => tr(
+            "the disk is full; free some space",
+            "ổ đĩa đã đầy; hãy giải phóng dung lượng",
+        )
+        .into(),
+        K::ReadOnlyFilesystem => tr("the disk is read-only", "ổ đĩa chỉ cho phép đọc").into(),
+        K::WouldBlock => tr(
+            "it is locked by another program; try again in a moment",
+            "nó đang bị chương trình khác khóa; hãy thử lại sau giây lát",
+        )
+        .into(),
+        _ => match e.raw_os_error() {
+            Some(code) => tr(
+                format!("the system refused (error {code})"),
+                format!("hệ thống từ chối (mã lỗi {code})"),
+            ),
+            None => tr(
+                "the system refused".to_string(),
+                "hệ thống từ chối".to_string(),
+            ),
+        },
+    }
+}

@@ -28,23 +28,62 @@ pub const WAKE_FILE: &str = "wake";
 /// not the clock's: it is the editor's pace that it waits out.
 const DEBOUNCE: Duration = Duration::from_millis(700);
 
-/// Why the service could not start or went wrong.
+/// Why the service could not start or went wrong. Its text is what the officer reads, in their
+/// language: the libraries' own words (the OS's, notify's, the scheduler's) are told by kind.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// Another `loa run` holds the lock.
-    #[error(
-        "another loa is already running with the data folder {0} (see its loa.lock); stop it first"
-    )]
+    #[error("{}", crate::i18n::tr(
+        format!("another loa is already running with the data folder {} (see its loa.lock); stop it first", .0.display()),
+        format!("một tiến trình loa khác đang chạy với thư mục dữ liệu {} (xem tệp loa.lock); hãy dừng nó trước", .0.display()),
+    ))]
     AlreadyRunning(PathBuf),
     /// Files or folders could not be used.
-    #[error("{0}: {1}")]
+    #[error("{}: {}", .0.display(), crate::i18n::io_error(.1))]
     Io(PathBuf, std::io::Error),
     /// The engine failed.
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
-    /// The watcher or scheduler failed to start.
-    #[error("{0}")]
-    Start(String),
+    /// The folder watch could not start (on this folder, when it is known).
+    #[error("{}", watch_message(.0.as_deref(), .1))]
+    Watch(Option<PathBuf>, notify::Error),
+    /// The timed jobs (bookkeeping, metrics, token refresh) could not start.
+    #[error(
+        "{}",
+        crate::i18n::tr(
+            "the service could not start its timed jobs (bookkeeping, metrics, token refresh); start it again, and if it happens again, restart the computer",
+            "dịch vụ không khởi động được các việc định kỳ (sổ sách, số liệu, làm mới token); hãy chạy lại, nếu vẫn lỗi thì khởi động lại máy",
+        )
+    )]
+    Schedule(tokio_cron_scheduler::JobSchedulerError),
+}
+
+/// Why the folder watch could not start, in the officer's words.
+fn watch_message(path: Option<&Path>, e: &notify::Error) -> String {
+    use crate::i18n::tr;
+    let place = path.map_or_else(String::new, |p| format!("{}: ", p.display()));
+    let why = match &e.kind {
+        notify::ErrorKind::Io(io) => crate::i18n::io_error(io),
+        notify::ErrorKind::PathNotFound => tr(
+            "it does not exist; check the path",
+            "không tồn tại; hãy kiểm tra đường dẫn",
+        )
+        .into(),
+        notify::ErrorKind::MaxFilesWatch => tr(
+            "the system's limit of watched folders is reached; raise fs.inotify.max_user_watches",
+            "đã đạt giới hạn số thư mục được theo dõi của hệ thống; hãy tăng fs.inotify.max_user_watches",
+        )
+        .into(),
+        _ => tr(
+            "the system could not watch it for changes",
+            "hệ thống không theo dõi được thay đổi của nó",
+        )
+        .into(),
+    };
+    format!(
+        "{place}{}: {why}",
+        tr("cannot watch the folder", "không theo dõi được thư mục")
+    )
 }
 
 /// Holds `data_dir/loa.lock` for the life of the process (the OS releases it if loa dies).
@@ -357,14 +396,14 @@ fn watch(
             let _ = tx.try_send(());
         }
     })
-    .map_err(|e| ServiceError::Start(e.to_string()))?;
+    .map_err(|e| ServiceError::Watch(None, e))?;
     std::fs::create_dir_all(posts_dir).map_err(|e| ServiceError::Io(posts_dir.to_path_buf(), e))?;
     debouncer
         .watch(posts_dir, RecursiveMode::Recursive)
-        .map_err(|e| ServiceError::Start(format!("{}: {e}", posts_dir.display())))?;
+        .map_err(|e| ServiceError::Watch(Some(posts_dir.to_path_buf()), e))?;
     debouncer
         .watch(data_dir, RecursiveMode::NonRecursive)
-        .map_err(|e| ServiceError::Start(format!("{}: {e}", data_dir.display())))?;
+        .map_err(|e| ServiceError::Watch(Some(data_dir.to_path_buf()), e))?;
     Ok(debouncer)
 }
 
@@ -424,7 +463,7 @@ async fn periodic_jobs(
     collectors: Vec<Arc<dyn crate::metrics::Collector>>,
 ) -> Result<tokio_cron_scheduler::JobScheduler, ServiceError> {
     use tokio_cron_scheduler::{Job, JobScheduler};
-    let start = |e: tokio_cron_scheduler::JobSchedulerError| ServiceError::Start(e.to_string());
+    let start = ServiceError::Schedule;
     // The cron runs on the system's wall time, which is the service's clock (`Clock::system`).
     let scheduler = JobScheduler::new().await.map_err(start)?;
     let bookkeeper = engine.clone();

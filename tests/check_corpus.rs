@@ -54,7 +54,7 @@ const EXPECTED: &[&str] = &[
     "bad/tabs-in-yaml.md:4:1: error: a tab is used for indentation; YAML allows only spaces — fix: replace the tab with spaces",
     "bad/unclosed-front-matter.md:1:1: error: the front matter is never closed — fix: add a line with only `---` after the last front-matter line (title, tags, …)",
     "bad/unknown-channel.md:3:11: error: unknown channel `tiktok` — fix: the channels are: facebook, zalo",
-    "bad/unknown-key.md:4:1: error: YAML: unknown field `autor`, expected one of title, publish_at, channels, tags, cover, draft, facebook, zalo — fix: the keys are: title, publish_at, channels, tags, cover, draft, facebook (link), zalo (title, description, author, cover, broadcast)",
+    "bad/unknown-key.md:4:1: error: unknown key `autor` — fix: did you mean `zalo.author`? write it under zalo: zalo: { author: … }",
     "bad/us-date.md:3:13: error: `12/25/2026` has month 25: dates are day/month/year, not month/day/year — fix: write 25/12/2026 07:00",
 ];
 

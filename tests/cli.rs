@@ -282,7 +282,7 @@ fn cancel_and_retry_say_what_they_did() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no post `posts/khong-co.md`"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no post `posts/khong-co.md`"));
 }
 
 #[test]

@@ -257,7 +257,7 @@ fn assert_short_commands_ok(round: usize, children: Vec<Child>) {
         } else {
             assert_eq!(code, Some(1), "round {round}: {err}");
             assert!(
-                err.contains("no post `posts/khong-co.md`"),
+                err.contains("has no post `posts/khong-co.md`"),
                 "round {round}: {err}"
             );
         }

@@ -24,7 +24,7 @@ use crate::publisher::Publisher;
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The store in the data folder could not be opened.
-    #[error(transparent)]
+    #[error("{}", open_message(.0))]
     Open(std::io::Error),
     /// The store failed while the command ran.
     #[error(transparent)]
@@ -32,6 +32,25 @@ pub enum AppError {
     /// The command could not act (no such post, no client for the channel, …).
     #[error(transparent)]
     Command(#[from] CommandError),
+}
+
+/// Why the store could not be opened, in the officer's words: the store's own error when it
+/// is one (a newer schema, a damaged file), the folder's otherwise.
+fn open_message(e: &std::io::Error) -> String {
+    let why = match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<crate::store::StoreError>())
+    {
+        Some(store) => store.to_string(),
+        None => crate::i18n::io_error(e),
+    };
+    format!(
+        "{}: {why}",
+        crate::i18n::tr(
+            "cannot open loa's database in data_dir",
+            "không mở được cơ sở dữ liệu của loa trong data_dir"
+        )
+    )
 }
 
 /// An engine over the config's store for one short command, sending through `publishers` (none

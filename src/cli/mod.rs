@@ -373,9 +373,10 @@ fn load_config(path: &Path, err: &mut dyn Write) -> Result<Config, u8> {
         Err(ConfigError::Read { path, source }) => {
             let _ = writeln!(
                 err,
-                "{}: {}: {source}",
+                "{}: {}: {}",
                 crate::paths::display(&path).display(),
                 tr("cannot read the config", "không đọc được tệp cấu hình"),
+                crate::i18n::io_error(&source),
             );
             if path == Path::new(DEFAULT_CONFIG_PATH) {
                 let _ = writeln!(

@@ -92,7 +92,13 @@ pub fn run(
         None => out.write_all(&bytes)?,
         Some(path) => {
             if let Err(e) = crate::app::report::write_atomically(&path, &bytes) {
-                writeln!(err, "{}: {}: {e}", tr("error", "lỗi"), path.display())?;
+                writeln!(
+                    err,
+                    "{}: {}: {}",
+                    tr("error", "lỗi"),
+                    path.display(),
+                    crate::i18n::io_error(&e)
+                )?;
                 return Ok(1);
             }
             writeln!(

@@ -6,14 +6,25 @@ use std::time::Duration;
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
-        return Err("empty duration".into());
+        return Err(crate::i18n::tr(
+            "the duration is empty".into(),
+            "khoảng thời gian đang trống".into(),
+        ));
     }
     if s.chars().all(|c| c.is_ascii_digit()) {
         // A bare number is ambiguous (seconds? minutes?): ask for the unit instead of guessing.
-        return Err(format!("`{s}` has no unit"));
+        return Err(crate::i18n::tr(
+            format!("`{s}` has no unit"),
+            format!("`{s}` thiếu đơn vị"),
+        ));
     }
     // humantime's own message lists units loa does not document; say it plainly instead.
-    humantime::parse_duration(s).map_err(|_| format!("`{s}` is not a duration"))
+    humantime::parse_duration(s).map_err(|_| {
+        crate::i18n::tr(
+            format!("`{s}` is not a duration"),
+            format!("`{s}` không phải khoảng thời gian"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod duration;
 mod secrets;
+mod shape;
 mod slot;
 mod target;
 
@@ -189,7 +190,7 @@ fn data_inside_posts(config: &Config, text: &str) -> Option<Diagnostic> {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{}: {}", .path.display(), crate::i18n::io_error(.source))]
     Read {
         /// The config file.
         path: PathBuf,
@@ -197,7 +198,10 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file has errors; each is a full `path:line:col` problem.
-    #[error("{} problem(s) in the config", .0.len())]
+    #[error("{}", tr(
+        format!("{} problem(s) in the config", .0.len()),
+        format!("tệp cấu hình có {} lỗi", .0.len()),
+    ))]
     Invalid(Vec<Problem>),
 }
 
@@ -303,7 +307,8 @@ impl Config {
         let at = |span: std::ops::Range<usize>| index.locate(span.start);
 
         // Step 1: syntax, and secrets, which must be refused before anything else looks at them.
-        let table = toml::de::DeTable::parse(text).map_err(|e| vec![toml_error(&e, &index)])?;
+        let table =
+            toml::de::DeTable::parse(text).map_err(|e| vec![toml_error(&e, text, &index)])?;
         let secrets = secrets::find_secret_keys(table.get_ref());
         if !secrets.is_empty() {
             return Err(secrets
@@ -326,8 +331,15 @@ impl Config {
                 .collect());
         }
 
-        // Step 2: the typed shape (unknown keys, wrong types).
-        let raw: RawConfig = toml::from_str(text).map_err(|e| vec![toml_error(&e, &index)])?;
+        // Step 2: the shape (unknown sections and keys, wrong types), checked by loa itself so
+        // that each problem names its dotted key in the officer's language; then the typed read,
+        // which the shape check has made sure succeeds.
+        let shape = shape::check(table.get_ref(), &index);
+        if !shape.is_empty() {
+            return Err(shape);
+        }
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| vec![toml_error(&e, text, &index)])?;
 
         // Step 3: values.
         Validator {
@@ -364,17 +376,56 @@ impl Config {
     }
 }
 
-fn toml_error(e: &toml::de::Error, index: &LineIndex<'_>) -> Diagnostic {
+/// A TOML error in loa's words: the library's message is looked at only to tell the kinds
+/// apart; the officer reads loa's sentence at the library's place.
+fn toml_error(e: &toml::de::Error, text: &str, index: &LineIndex<'_>) -> Diagnostic {
     let (line, col) = e.span().map_or((1, 1), |s| index.locate(s.start));
-    let message = e.message().trim().to_string();
-    let mut diag = Diagnostic::error(line, col, message.clone());
-    if message.starts_with("unknown field") {
-        diag = diag.fix(tr(
-            "check the spelling against config/loa.toml's example, or delete the key",
-            "kiểm tra chính tả theo tệp mẫu config/loa.toml, hoặc xóa khóa này",
-        ));
-    }
-    diag
+    let raw = e.message().to_lowercase();
+    let line_text = text.lines().nth(line - 1).unwrap_or("").trim();
+    // The key or section the line starts with, to name it.
+    let key = line_text
+        .trim_start_matches('[')
+        .split(['=', ']'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let (message, fix) = if raw.contains("duplicate") {
+        (
+            tr(
+                format!("`{key}` is written twice"),
+                format!("`{key}` được ghi hai lần"),
+            ),
+            tr(
+                "keep only one of the two".to_string(),
+                "chỉ giữ một trong hai".to_string(),
+            ),
+        )
+    } else if raw.contains("string") || raw.contains("quote") {
+        (
+            tr(
+                format!("the quoted text of `{key}` is not closed or holds a stray `\\`"),
+                format!("đoạn chữ trong ngoặc kép của `{key}` chưa đóng hoặc có dấu `\\` thừa"),
+            ),
+            tr(
+                "end the text with `\"` on the same line; write a folder path with `/`".to_string(),
+                "kết thúc đoạn chữ bằng `\"` trên cùng dòng; ghi đường dẫn thư mục bằng `/`"
+                    .to_string(),
+            ),
+        )
+    } else {
+        (
+            tr(
+                "this line is not valid TOML".to_string(),
+                "dòng này viết sai cú pháp TOML".to_string(),
+            ),
+            tr(
+                "write key = \"value\" (text in quotes, numbers and true/false without), and sections as [name] on their own line".to_string(),
+                "ghi khóa = \"giá trị\" (chữ trong ngoặc kép, số và true/false thì không), và mục dạng [tên] trên một dòng riêng".to_string(),
+            ),
+        )
+    };
+    Diagnostic::error(line, col, message).fix(fix)
 }
 
 struct Validator<'a> {
@@ -408,7 +459,7 @@ impl Validator<'_> {
             Err(e) => {
                 self.error(
                     v.span(),
-                    format!("{key}: {e}"),
+                    format!("`{key}`: {e}"),
                     Some(
                         tr(
                             "write a number and a unit, e.g. 30s, 15m, 1h, 2d",
@@ -427,11 +478,18 @@ impl Validator<'_> {
             return default.to_string();
         };
         let url = v.get_ref().trim().trim_end_matches('/').to_string();
+        let short = key.rsplit('.').next().unwrap_or(key);
         if !is_http_url(&url) {
             self.error(
                 v.span(),
-                format!("{key}: `{url}` is not an http(s) URL"),
-                Some(format!("e.g. {key} = \"{default}\"")),
+                tr(
+                    format!("`{key}`: `{url}` is not a web address (http:// or https://)"),
+                    format!("`{key}`: `{url}` không phải địa chỉ web (http:// hoặc https://)"),
+                ),
+                Some(tr(
+                    format!("write the full address, e.g. {short} = \"{default}\""),
+                    format!("ghi đủ địa chỉ, ví dụ {short} = \"{default}\""),
+                )),
             );
         }
         url
@@ -443,8 +501,14 @@ impl Validator<'_> {
             Some(tz) => tz.get_ref().trim().parse::<Tz>().unwrap_or_else(|_| {
                 self.error(
                     tz.span(),
-                    format!("timezone: `{}` is not an IANA time zone", tz.get_ref()),
-                    Some(r#"timezone = "Asia/Ho_Chi_Minh""#.into()),
+                    tr(
+                        format!("`timezone`: `{}` is not a time zone name", tz.get_ref()),
+                        format!("`timezone`: `{}` không phải tên múi giờ", tz.get_ref()),
+                    ),
+                    Some(tr(
+                        r#"write an IANA zone name, e.g. timezone = "Asia/Ho_Chi_Minh""#.into(),
+                        r#"ghi tên múi giờ IANA, ví dụ timezone = "Asia/Ho_Chi_Minh""#.into(),
+                    )),
                 );
                 chrono_tz::Asia::Ho_Chi_Minh
             }),
@@ -457,8 +521,14 @@ impl Validator<'_> {
                 other => {
                     self.error(
                         l.span(),
-                        format!("language: `{other}` is not supported"),
-                        Some(r#"language = "vi" or language = "en""#.into()),
+                        tr(
+                            format!("`language`: `{other}` is not a language loa speaks"),
+                            format!("`language`: loa không dùng ngôn ngữ `{other}`"),
+                        ),
+                        Some(tr(
+                            r#"write language = "vi" or language = "en""#.into(),
+                            r#"ghi language = "vi" hoặc language = "en""#.into(),
+                        )),
                     );
                     Language::Vi
                 }
@@ -471,8 +541,8 @@ impl Validator<'_> {
         let zalo = self.zalo(raw.zalo);
         let media = self.media(raw.media);
         let targets = Targets {
-            facebook: self.target(raw.targets.facebook),
-            zalo: self.target(raw.targets.zalo),
+            facebook: self.target("targets.facebook", raw.targets.facebook),
+            zalo: self.target("targets.zalo", raw.targets.zalo),
         };
 
         if !self.errors.is_empty() {
@@ -505,13 +575,17 @@ impl Validator<'_> {
         });
         for s in raw_slots {
             match Slot::parse(s.get_ref()) {
-                Ok(slot) if slots.contains(&slot) => {
-                    self.warn(s.span(), format!("slot `{}` is listed twice", s.get_ref()))
-                }
+                Ok(slot) if slots.contains(&slot) => self.warn(
+                    s.span(),
+                    tr(
+                        format!("`schedule.slots`: `{}` is listed twice", s.get_ref()),
+                        format!("`schedule.slots`: `{}` được ghi hai lần", s.get_ref()),
+                    ),
+                ),
                 Ok(slot) => slots.push(slot),
                 Err(e) => self.error(
                     s.span(),
-                    format!("schedule.slots: {e}"),
+                    format!("`schedule.slots`: {e}"),
                     Some(
                         tr(
                             "write a day and a time, e.g. \"Tue 07:00\" or \"Thứ 3 07:00\"",
@@ -531,8 +605,14 @@ impl Validator<'_> {
                 other => {
                     self.error(
                         v.span(),
-                        format!("schedule.on_edit: `{other}` is not a choice"),
-                        Some(r#"on_edit = "update" or on_edit = "ignore""#.into()),
+                        tr(
+                            format!("`schedule.on_edit`: `{other}` is not one of the choices"),
+                            format!("`schedule.on_edit`: `{other}` không phải một lựa chọn"),
+                        ),
+                        Some(tr(
+                            r#"write on_edit = "update" or on_edit = "ignore""#.into(),
+                            r#"ghi on_edit = "update" hoặc on_edit = "ignore""#.into(),
+                        )),
                     );
                     OnEdit::Update
                 }
@@ -556,7 +636,11 @@ impl Validator<'_> {
         if base_delay > max_delay {
             self.error(
                 base_span.clone().unwrap_or(0..0),
-                "retry.base_delay is longer than retry.max_delay".into(),
+                tr(
+                    "`retry.base_delay` is longer than `retry.max_delay`",
+                    "`retry.base_delay` dài hơn `retry.max_delay`",
+                )
+                .into(),
                 Some(
                     tr(
                         "make base_delay the shorter one, e.g. 30s and 1h",
@@ -569,8 +653,12 @@ impl Validator<'_> {
         if base_delay.is_zero() {
             self.error(
                 base_span.unwrap_or(0..0),
-                "retry.base_delay must be more than 0".into(),
-                None,
+                tr(
+                    "`retry.base_delay` must be more than 0",
+                    "`retry.base_delay` phải lớn hơn 0",
+                )
+                .into(),
+                Some(tr("e.g. base_delay = \"30s\"", "ví dụ base_delay = \"30s\"").into()),
             );
         }
         let max_attempts = match raw.max_attempts {
@@ -579,8 +667,17 @@ impl Validator<'_> {
             Some(n) => {
                 self.error(
                     n.span(),
-                    format!("retry.max_attempts: {} is outside 1..100", n.get_ref()),
-                    Some("max_attempts = 8".into()),
+                    tr(
+                        format!(
+                            "`retry.max_attempts`: {} is not between 1 and 100",
+                            n.get_ref()
+                        ),
+                        format!(
+                            "`retry.max_attempts`: {} không nằm trong khoảng 1 đến 100",
+                            n.get_ref()
+                        ),
+                    ),
+                    Some(tr("e.g. max_attempts = 8", "ví dụ max_attempts = 8").into()),
                 );
                 8
             }
@@ -608,7 +705,10 @@ impl Validator<'_> {
             Some(id) => {
                 self.error(
                     id.span(),
-                    format!("facebook.page_id: `{}` is not a Page id", id.get_ref()),
+                    tr(
+                        format!("`facebook.page_id`: `{}` is not a Page id (only digits)", id.get_ref()),
+                        format!("`facebook.page_id`: `{}` không phải Page id (chỉ gồm chữ số)", id.get_ref()),
+                    ),
                     Some(tr("the Page id is the number in the Page's About → Page transparency section", "Page id là dãy số trong mục Giới thiệu → Minh bạch trang").into()),
                 );
                 String::new()
@@ -617,8 +717,18 @@ impl Validator<'_> {
                 if enabled {
                     self.error(
                         section,
-                        "[facebook] is enabled but has no page_id".into(),
-                        Some("page_id = \"123456789012345\"".into()),
+                        tr(
+                            "`[facebook]` is enabled but has no `facebook.page_id`",
+                            "`[facebook]` đang bật nhưng chưa có `facebook.page_id`",
+                        )
+                        .into(),
+                        Some(
+                            tr(
+                                "add a line page_id = \"123456789012345\" under [facebook]",
+                                "thêm dòng page_id = \"123456789012345\" dưới [facebook]",
+                            )
+                            .into(),
+                        ),
                     );
                 }
                 String::new()
@@ -638,8 +748,14 @@ impl Validator<'_> {
                 if !ok {
                     self.error(
                         v.span(),
-                        format!("facebook.api_version: `{s}` is not a Graph API version"),
-                        Some(r#"api_version = "v25.0""#.into()),
+                        tr(
+                            format!("`facebook.api_version`: `{s}` is not a Graph API version"),
+                            format!("`facebook.api_version`: `{s}` không phải phiên bản Graph API"),
+                        ),
+                        Some(tr(
+                            r#"write it as api_version = "v25.0""#.into(),
+                            r#"ghi dạng api_version = "v25.0""#.into(),
+                        )),
                     );
                 }
                 s.to_string()
@@ -682,7 +798,16 @@ impl Validator<'_> {
             Some(id) => {
                 self.error(
                     id.span(),
-                    format!("zalo.app_id: `{}` is not a Zalo app id", id.get_ref()),
+                    tr(
+                        format!(
+                            "`zalo.app_id`: `{}` is not a Zalo app id (only digits)",
+                            id.get_ref()
+                        ),
+                        format!(
+                            "`zalo.app_id`: `{}` không phải app id Zalo (chỉ gồm chữ số)",
+                            id.get_ref()
+                        ),
+                    ),
                     Some(
                         tr(
                             "copy the App ID from developers.zalo.me",
@@ -697,8 +822,18 @@ impl Validator<'_> {
                 if enabled {
                     self.error(
                         section,
-                        "[zalo] is enabled but has no app_id".into(),
-                        Some("app_id = \"1234567890\"".into()),
+                        tr(
+                            "`[zalo]` is enabled but has no `zalo.app_id`",
+                            "`[zalo]` đang bật nhưng chưa có `zalo.app_id`",
+                        )
+                        .into(),
+                        Some(
+                            tr(
+                                "add a line app_id = \"1234567890\" under [zalo]",
+                                "thêm dòng app_id = \"1234567890\" dưới [zalo]",
+                            )
+                            .into(),
+                        ),
                     );
                 }
                 String::new()
@@ -711,9 +846,15 @@ impl Validator<'_> {
                 if char_len(&author) > ZALO_AUTHOR_MAX {
                     self.error(
                         a.span(),
-                        format!(
-                            "zalo.author is {} characters; Zalo allows at most {ZALO_AUTHOR_MAX}",
-                            char_len(&author)
+                        tr(
+                            format!(
+                                "`zalo.author` is {} characters; Zalo allows at most {ZALO_AUTHOR_MAX}",
+                                char_len(&author)
+                            ),
+                            format!(
+                                "`zalo.author` dài {} ký tự; Zalo cho phép tối đa {ZALO_AUTHOR_MAX}",
+                                char_len(&author)
+                            ),
                         ),
                         Some(
                             tr(
@@ -732,7 +873,10 @@ impl Validator<'_> {
             if !is_http_url(&url) {
                 self.error(
                     u.span(),
-                    format!("zalo.default_cover_url: `{url}` is not an http(s) URL"),
+                    tr(
+                        format!("`zalo.default_cover_url`: `{url}` is not a web address (http:// or https://)"),
+                        format!("`zalo.default_cover_url`: `{url}` không phải địa chỉ web (http:// hoặc https://)"),
+                    ),
                     Some(
                         tr(
                             "a public https:// address of a JPEG or PNG image",
@@ -766,15 +910,21 @@ impl Validator<'_> {
             if !is_http_url(&url) {
                 self.error(
                     u.span(),
-                    format!("media.public_base_url: `{url}` is not an http(s) URL"),
-                    Some(r#"public_base_url = "https://example.gov.vn/loa-media/""#.into()),
+                    tr(
+                        format!("`media.public_base_url`: `{url}` is not a web address (http:// or https://)"),
+                        format!("`media.public_base_url`: `{url}` không phải địa chỉ web (http:// hoặc https://)"),
+                    ),
+                    Some(tr(
+                        r#"e.g. public_base_url = "https://example.gov.vn/loa-media/""#.into(),
+                        r#"ví dụ public_base_url = "https://example.gov.vn/loa-media/""#.into(),
+                    )),
                 );
             } else if url.starts_with("http://") && !is_loopback_url(&url) {
                 self.warn(
                     u.span(),
                     tr(
-                        "media.public_base_url is plain http; Zalo fetches images over https only",
-                        "media.public_base_url dùng http; Zalo chỉ tải ảnh qua https",
+                        "`media.public_base_url` is plain http; Zalo fetches images over https only",
+                        "`media.public_base_url` dùng http; Zalo chỉ tải ảnh qua https",
                     )
                     .into(),
                 );
@@ -789,15 +939,21 @@ impl Validator<'_> {
         MediaConfig { public_base_url }
     }
 
-    fn target(&mut self, raw: Option<Spanned<String>>) -> Option<Target> {
+    fn target(&mut self, key: &str, raw: Option<Spanned<String>>) -> Option<Target> {
         let raw = raw?;
         match Target::parse(raw.get_ref()) {
             Ok(t) => Some(t),
             Err(e) => {
                 self.error(
                     raw.span(),
-                    format!("targets: {e}"),
-                    Some("facebook = \"2/week\"".into()),
+                    format!("`{key}`: {e}"),
+                    Some(
+                        tr(
+                            "write a count per week or month, e.g. \"2/week\" or \"4/month\"",
+                            "ghi số bài mỗi tuần hoặc mỗi tháng, ví dụ \"2/tuần\" hoặc \"4/tháng\"",
+                        )
+                        .into(),
+                    ),
                 );
                 None
             }

@@ -38,13 +38,24 @@ impl Slot {
     /// Parses `Tue 07:00`, `Tuesday 7:00`, `Thứ 3 07:00`, `T3 07:00`, `Chủ nhật 19:30`, `CN 7h30`.
     pub fn parse(s: &str) -> Result<Slot, String> {
         let s = nfc(s.trim());
-        let (day, time) = s
-            .rsplit_once(char::is_whitespace)
-            .ok_or_else(|| format!("`{s}` is not a slot"))?;
-        let weekday = parse_weekday(day.trim())
-            .ok_or_else(|| format!("`{}` is not a day of the week", day.trim()))?;
-        let time =
-            parse_time_of_day(time).ok_or_else(|| format!("`{time}` is not a time (HH:MM)"))?;
+        let (day, time) = s.rsplit_once(char::is_whitespace).ok_or_else(|| {
+            crate::i18n::tr(
+                format!("`{s}` is not a day and a time"),
+                format!("`{s}` không phải thứ và giờ"),
+            )
+        })?;
+        let weekday = parse_weekday(day.trim()).ok_or_else(|| {
+            crate::i18n::tr(
+                format!("`{}` is not a day of the week", day.trim()),
+                format!("`{}` không phải một thứ trong tuần", day.trim()),
+            )
+        })?;
+        let time = parse_time_of_day(time).ok_or_else(|| {
+            crate::i18n::tr(
+                format!("`{time}` is not a time (HH:MM)"),
+                format!("`{time}` không phải giờ (HH:MM)"),
+            )
+        })?;
         Ok(Slot { weekday, time })
     }
 }

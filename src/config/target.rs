@@ -34,7 +34,12 @@ impl fmt::Display for Target {
 impl Target {
     /// Parses `2/week`, `1/month`, and the Vietnamese `2/tuần`, `4/tháng`.
     pub fn parse(s: &str) -> Result<Target, String> {
-        let bad = || format!("`{s}` is not a target like `2/week` or `4/month`");
+        let bad = || {
+            crate::i18n::tr(
+                format!("`{s}` is not a target like `2/week` or `4/month`"),
+                format!("`{s}` không phải chỉ tiêu dạng `2/tuần` hoặc `4/tháng`"),
+            )
+        };
         let (n, per) = s.trim().split_once('/').ok_or_else(bad)?;
         let count = n.trim().parse().map_err(|_| bad())?;
         let per = match crate::text::nfc(per.trim()).to_lowercase().as_str() {

@@ -49,12 +49,57 @@ fn unknown_keys_are_refused_with_their_line() {
     let e = errors("timezone = \"Asia/Ho_Chi_Minh\"\n[schedule]\nslot = [\"Tue 07:00\"]\n");
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].line, 3);
+    assert_eq!(e[0].message, "unknown key `schedule.slot`");
     assert!(
-        e[0].message.contains("unknown field `slot`"),
-        "{}",
-        e[0].message
+        e[0].fix
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `schedule.slots`?"),
+        "{:?}",
+        e[0].fix
     );
-    assert!(e[0].fix.is_some());
+}
+
+#[test]
+fn shape_problems_name_the_dotted_key_all_at_once() {
+    let e = errors(
+        "language = 42\n[schedule]\nslots = [\"Tue 07:00\", 7]\n[retry]\nmax_attempts = \"8\"\n[facebook]\nenabled = \"yes\"\npage_id = 123\n[alerts]\nemail = \"a@b\"\n[colour]\n",
+    );
+    let messages: Vec<(usize, &str)> = e.iter().map(|d| (d.line, d.message.as_str())).collect();
+    assert_eq!(
+        messages,
+        [
+            (1, "`language` must be text in quotes, not a number"),
+            (
+                3,
+                "`schedule.slots[2]` must be text in quotes, not a number"
+            ),
+            (
+                5,
+                "`retry.max_attempts` must be a whole number, not the text \"8\""
+            ),
+            (
+                7,
+                "`facebook.enabled` must be true or false, not the text \"yes\""
+            ),
+            (8, "`facebook.page_id` must be text in quotes, not a number"),
+            (
+                9,
+                "section `[alerts]` is not available in this version of loa (it is planned)"
+            ),
+            (11, "unknown section `[colour]`"),
+        ]
+    );
+}
+
+#[test]
+fn syntax_errors_are_in_loas_words() {
+    let e = errors("timezone = \"Asia/Ho_Chi_Minh\"\ntimezone = \"UTC\"\n");
+    assert_eq!(e[0].message, "`timezone` is written twice");
+    let e = errors("posts_dir = \"C:\\posts\n");
+    assert!(e[0].message.contains("`posts_dir`"), "{}", e[0].message);
+    let e = errors("[schedule\n");
+    assert_eq!(e[0].message, "this line is not valid TOML");
 }
 
 #[test]

@@ -9,13 +9,19 @@ use crate::store::{self, Health, PostRecord, State, Store};
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// No post matches.
-    #[error("no post `{0}` is known; give its file (e.g. posts/x.md) or its id from `loa status`")]
+    #[error("{}", crate::i18n::tr(
+        format!("loa has no post `{}`; give its file (e.g. posts/x.md) or its id from `loa status`", .0),
+        format!("loa không có bài `{}`; hãy ghi tệp của bài (ví dụ posts/x.md) hoặc mã bài trong `loa status`", .0),
+    ))]
     NotFound(String),
     /// The store failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// loa cannot reach this channel now (no token, or no client in this build).
-    #[error("loa cannot reach {0} now; see `loa status`")]
+    #[error("{}", crate::i18n::tr(
+        format!("loa cannot reach {} now; see `loa status`", .0),
+        format!("loa hiện không kết nối được {}; xem `loa status`", .0),
+    ))]
     NoClient(Channel),
 }
 

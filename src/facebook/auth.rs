@@ -148,22 +148,32 @@ impl TokenInfo {
     pub fn problems_at(&self, expected_page_id: &str, now: DateTime<Utc>) -> Vec<String> {
         let mut problems = Vec::new();
         if !self.is_valid {
-            problems.push(
+            problems.push(tr(
                 "Facebook says the token is not valid (expired, revoked, password changed or Page \
                  role lost): run `loa auth facebook` again"
                     .to_owned(),
-            );
+                "Facebook cho biết token không hợp lệ (hết hạn, bị thu hồi, đổi mật khẩu hoặc mất \
+                 vai trò trên Trang): hãy chạy lại `loa auth facebook`"
+                    .to_owned(),
+            ));
         }
         match self.token_type.as_deref() {
             Some("PAGE") => {}
-            Some(other) => problems.push(format!(
-                "the token is a {other} token, not a Page token: run `loa auth facebook` to get \
-                 the Page token"
+            Some(other) => problems.push(tr(
+                format!(
+                    "the token is a {other} token, not a Page token: run `loa auth facebook` to get \
+                     the Page token"
+                ),
+                format!(
+                    "token này là loại {other}, không phải token Trang: hãy chạy `loa auth facebook` \
+                     để lấy token Trang"
+                ),
             )),
-            None => problems.push(
+            None => problems.push(tr(
                 "Facebook did not say what kind of token this is; loa needs a Page token"
                     .to_owned(),
-            ),
+                "Facebook không cho biết đây là loại token nào; loa cần token Trang".to_owned(),
+            )),
         }
         let missing: Vec<&str> = REQUIRED_SCOPES
             .iter()
@@ -171,33 +181,57 @@ impl TokenInfo {
             .filter(|scope| !self.scopes.iter().any(|s| s == scope))
             .collect();
         if !missing.is_empty() {
-            problems.push(format!(
-                "the token lacks the permission(s) {}: grant them when creating the user token, \
-                 then run `loa auth facebook` again",
-                missing.join(", ")
+            let missing = missing.join(", ");
+            problems.push(tr(
+                format!(
+                    "the token lacks the permission(s) {missing}: grant them when creating the user \
+                     token, then run `loa auth facebook` again"
+                ),
+                format!(
+                    "token thiếu quyền {missing}: hãy cấp các quyền này khi tạo token người dùng, \
+                     rồi chạy lại `loa auth facebook`"
+                ),
             ));
         }
         match &self.profile_id {
-            Some(id) if id != expected_page_id => problems.push(format!(
-                "the token belongs to Page {id}, but facebook.page_id is {expected_page_id}"
+            Some(id) if id != expected_page_id => problems.push(tr(
+                format!("the token belongs to Page {id}, but facebook.page_id is {expected_page_id}"),
+                format!("token thuộc Trang {id}, nhưng facebook.page_id là {expected_page_id}"),
             )),
             Some(_) => {}
             // Only a Page token is expected to name its Page; for other types the type problem
             // above already says what is wrong.
-            None if self.token_type.as_deref() == Some("PAGE") => problems.push(format!(
-                "Facebook did not say which Page the token belongs to (expected {expected_page_id})"
+            None if self.token_type.as_deref() == Some("PAGE") => problems.push(tr(
+                format!(
+                    "Facebook did not say which Page the token belongs to (expected {expected_page_id})"
+                ),
+                format!(
+                    "Facebook không cho biết token thuộc Trang nào (cần Trang {expected_page_id})"
+                ),
             )),
             None => {}
         }
         if let Some(expires_at) = self.expires_at {
-            let when = expires_at.format("%Y-%m-%d %H:%M UTC");
             if expires_at <= now {
-                problems.push(format!("the token expired on {when}"));
+                let when = expires_at.format("%Y-%m-%d %H:%M UTC");
+                let vi_when = expires_at.format("%H:%M UTC %d/%m/%Y");
+                problems.push(tr(
+                    format!("the token expired on {when}"),
+                    format!("token đã hết hạn lúc {vi_when}"),
+                ));
             } else if expires_at - now < EXPIRY_WARNING {
-                problems.push(format!(
-                    "the token expires on {when} (in {} day(s)); a Page token made from a \
-                     long-lived user token does not expire: run `loa auth facebook` again",
-                    (expires_at - now).num_days()
+                let when = expires_at.format("%Y-%m-%d %H:%M UTC");
+                let vi_when = expires_at.format("%H:%M UTC %d/%m/%Y");
+                let days = (expires_at - now).num_days();
+                problems.push(tr(
+                    format!(
+                        "the token expires on {when} (in {days} day(s)); a Page token made from a \
+                         long-lived user token does not expire: run `loa auth facebook` again"
+                    ),
+                    format!(
+                        "token hết hạn lúc {vi_when} (còn {days} ngày); token Trang tạo từ token \
+                         người dùng dài hạn thì không hết hạn: hãy chạy lại `loa auth facebook`"
+                    ),
                 ));
             }
         }
@@ -238,7 +272,10 @@ pub enum AuthError {
         source: reqwest::Error,
     },
     /// Facebook replied, but not with what the documentation describes.
-    #[error("unexpected reply from Facebook ({endpoint}): {detail}")]
+    #[error("{}", tr(
+        format!("unexpected reply from Facebook ({endpoint}): {detail}"),
+        format!("Facebook trả lời không đúng như tài liệu mô tả ({endpoint}); hãy chạy lại lệnh, nếu vẫn lỗi thì báo cho kỹ thuật viên"),
+    ))]
     BadResponse {
         /// The endpoint path (never the full URL).
         endpoint: &'static str,
@@ -349,12 +386,19 @@ fn transport_kind(error: &reqwest::Error) -> &'static str {
 }
 
 fn page_not_found_message(page_id: &str, seen: &[(String, String)]) -> String {
-    let mut text =
-        format!("the Facebook Page {page_id} is not among the Pages this Facebook user can manage");
+    let mut text = tr(
+        format!("the Facebook Page {page_id} is not among the Pages this Facebook user can manage"),
+        format!(
+            "Trang Facebook {page_id} không nằm trong các Trang mà người dùng Facebook này quản lý"
+        ),
+    );
     if seen.is_empty() {
-        text.push_str(" (the token sees no Pages at all; was `pages_show_list` granted?)");
+        text.push_str(tr(
+            " (the token sees no Pages at all; was `pages_show_list` granted?)",
+            " (token không thấy Trang nào; quyền `pages_show_list` đã được cấp chưa?)",
+        ));
     } else {
-        text.push_str("; the user can manage: ");
+        text.push_str(tr("; the user can manage: ", "; người dùng quản lý: "));
         let listed: Vec<String> = seen
             .iter()
             .take(MAX_LISTED_PAGES)
@@ -362,15 +406,26 @@ fn page_not_found_message(page_id: &str, seen: &[(String, String)]) -> String {
             .collect();
         text.push_str(&listed.join(", "));
         if seen.len() > MAX_LISTED_PAGES {
-            let _ = write!(text, " and {} more", seen.len() - MAX_LISTED_PAGES);
+            let more = seen.len() - MAX_LISTED_PAGES;
+            let _ = write!(
+                text,
+                "{}",
+                tr(
+                    format!(" and {more} more"),
+                    format!(" và {more} Trang khác")
+                )
+            );
         }
     }
-    text.push_str(
+    text.push_str(tr(
         ". Check facebook.page_id. If the Page is owned through a Business Manager (Meta Business \
          Suite), it may not be listed here: it is then only reachable through /me/businesses, \
          which needs the `business_management` permission; giving this user a role on the Page \
          itself also works.",
-    );
+        ". Hãy kiểm tra facebook.page_id. Nếu Trang thuộc một Business Manager (Meta Business \
+         Suite), nó có thể không hiện ở đây: khi đó chỉ truy cập được qua /me/businesses, cần \
+         quyền `business_management`; cũng có thể giao cho người dùng này một vai trò trên chính Trang.",
+    ));
     text
 }
 

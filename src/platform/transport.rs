@@ -14,21 +14,40 @@ use crate::platform::redact;
 pub enum Transport {
     /// No answer within the client's wait.
     Timeout,
-    /// The connection could not be made: nothing was sent.
+    /// The platform's address could not be looked up (DNS): nothing was sent.
+    AddressNotFound,
+    /// The connection was refused: nothing was sent.
+    Refused,
+    /// The secure connection (TLS, certificates) could not be set up: nothing was sent.
+    Insecure,
+    /// The connection could not be made for another reason: nothing was sent.
     ConnectFailed,
     /// The connection broke after the request may have left.
     ConnectionLost,
-    /// The answer started but broke off before its end.
+    /// The answer started but broke off before its end, or could not be read.
     AnswerCutOff,
 }
 
 impl Transport {
-    /// What `error` (from sending a request or reading its answer) means.
+    /// What `error` (from sending a request or reading its answer) means. The library's text
+    /// is looked at only to tell the kinds apart; it is never shown.
     pub fn of(error: &reqwest::Error) -> Transport {
+        let chain = chain_text(error);
+        let io_kind = io_kind(error);
         if error.is_timeout() {
             Transport::Timeout
         } else if error.is_connect() {
-            Transport::ConnectFailed
+            if chain.contains("dns") || chain.contains("lookup") || chain.contains("resolve") {
+                Transport::AddressNotFound
+            } else if io_kind == Some(std::io::ErrorKind::ConnectionRefused)
+                || chain.contains("refused")
+            {
+                Transport::Refused
+            } else if chain.contains("certificate") || chain.contains("tls") {
+                Transport::Insecure
+            } else {
+                Transport::ConnectFailed
+            }
         } else if error.is_body() || error.is_decode() {
             Transport::AnswerCutOff
         } else {
@@ -36,24 +55,72 @@ impl Transport {
         }
     }
 
-    /// A few words for the officer, in the process's language.
+    /// A few words for the officer with what to do, in the process's language.
     pub fn words(self) -> &'static str {
         self.words_in(language())
     }
 
-    /// A few words for the officer, in `language`.
+    /// A few words for the officer with what to do, in `language`.
     pub fn words_in(self, language: Language) -> &'static str {
         let (en, vi) = match self {
-            Transport::Timeout => ("timeout", "hết thời gian chờ"),
-            Transport::ConnectFailed => ("connection failed", "không kết nối được"),
-            Transport::ConnectionLost => ("connection lost", "mất kết nối"),
-            Transport::AnswerCutOff => ("answer cut off", "câu trả lời bị cắt ngang"),
+            Transport::Timeout => (
+                "no answer in time (the network or the platform is slow)",
+                "hết thời gian chờ mà chưa có trả lời (mạng hoặc nền tảng đang chậm)",
+            ),
+            Transport::AddressNotFound => (
+                "its address could not be found (check the Internet and the address in the config)",
+                "không tìm thấy địa chỉ (hãy kiểm tra mạng Internet và địa chỉ trong cấu hình)",
+            ),
+            Transport::Refused => (
+                "the platform refused the call (check the address in the config)",
+                "nền tảng từ chối kết nối (hãy kiểm tra địa chỉ trong cấu hình)",
+            ),
+            Transport::Insecure => (
+                "no secure link could be set up (check the computer's date and time)",
+                "không thiết lập được kết nối bảo mật (hãy kiểm tra ngày giờ của máy)",
+            ),
+            Transport::ConnectFailed => (
+                "the platform could not be reached (check the Internet)",
+                "không kết nối được (hãy kiểm tra mạng Internet)",
+            ),
+            Transport::ConnectionLost => (
+                "the link dropped before the answer came (check the Internet)",
+                "mất kết nối trước khi có trả lời (hãy kiểm tra mạng Internet)",
+            ),
+            Transport::AnswerCutOff => (
+                "the answer broke off before its end",
+                "câu trả lời bị cắt ngang",
+            ),
         };
         match language {
             Language::En => en,
             Language::Vi => vi,
         }
     }
+}
+
+/// The error and its causes as one lower-case text, only to tell kinds apart.
+fn chain_text(error: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = source {
+        text.push_str(&cause.to_string().to_lowercase());
+        text.push(' ');
+        source = cause.source();
+    }
+    text
+}
+
+/// The kind of the first I/O error among the causes.
+fn io_kind(error: &reqwest::Error) -> Option<std::io::ErrorKind> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// "no answer from {platform}: {what}", in the process's language. `what` describes the
@@ -146,8 +213,11 @@ pub async fn exchange(request: reqwest::RequestBuilder) -> Result<Answered, NoAn
 mod tests {
     use super::*;
 
-    const ALL: [Transport; 4] = [
+    const ALL: [Transport; 7] = [
         Transport::Timeout,
+        Transport::AddressNotFound,
+        Transport::Refused,
+        Transport::Insecure,
         Transport::ConnectFailed,
         Transport::ConnectionLost,
         Transport::AnswerCutOff,
@@ -159,10 +229,13 @@ mod tests {
         assert_eq!(
             words,
             [
-                "timeout",
-                "connection failed",
-                "connection lost",
-                "answer cut off"
+                "no answer in time (the network or the platform is slow)",
+                "its address could not be found (check the Internet and the address in the config)",
+                "the platform refused the call (check the address in the config)",
+                "no secure link could be set up (check the computer's date and time)",
+                "the platform could not be reached (check the Internet)",
+                "the link dropped before the answer came (check the Internet)",
+                "the answer broke off before its end",
             ]
         );
         assert_eq!(
@@ -171,7 +244,7 @@ mod tests {
                 "Facebook",
                 Transport::Timeout.words_in(Language::En)
             ),
-            "no answer from Facebook: timeout"
+            "no answer from Facebook: no answer in time (the network or the platform is slow)"
         );
     }
 
@@ -191,7 +264,7 @@ mod tests {
                 "Facebook",
                 Transport::ConnectionLost.words_in(Language::Vi)
             ),
-            "Facebook không trả lời: mất kết nối"
+            "Facebook không trả lời: mất kết nối trước khi có trả lời (hãy kiểm tra mạng Internet)"
         );
     }
 
@@ -238,7 +311,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refused_connection_is_a_failed_connection() {
+    async fn a_refused_connection_is_told_as_refused() {
         // A port that was just free: the connection is refused.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -246,7 +319,7 @@ mod tests {
         let http = crate::platform::http::client_for(&format!("http://127.0.0.1:{port}"));
         let url = format!("http://127.0.0.1:{port}/x?access_token=EAAGsecret");
         let failed = exchange(http.get(url)).await.unwrap_err();
-        assert_eq!(failed.kind, Transport::ConnectFailed);
+        assert_eq!(failed.kind, Transport::Refused);
         // The URL, and the token in it, is gone from the error.
         let mut text = format!("{} / {:?}", failed.error, failed.error);
         let mut source = std::error::Error::source(&failed.error);

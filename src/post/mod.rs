@@ -144,8 +144,7 @@ fn from_bytes(
 ) -> Result<(Post, Vec<Diagnostic>), Vec<Diagnostic>> {
     let text = source::decode(bytes).map_err(|d| vec![d])?;
     let parts = split::split(&text).map_err(|d| vec![d])?;
-    let fm =
-        front_matter::parse(parts.front_matter, parts.front_matter_line).map_err(|d| vec![d])?;
+    let fm = front_matter::parse(parts.front_matter, parts.front_matter_line)?;
     let mut diags = Vec::new();
     let post = build(path, &fm, parts.body, parts.body_line, config, &mut diags);
     checks(&post, &fm, &mut diags);

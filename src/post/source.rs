@@ -21,8 +21,8 @@ pub fn read_post_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
             1,
             1,
             tr(
-                format!("cannot open the file: {e}"),
-                format!("không mở được tệp: {e}"),
+                format!("cannot open the file: {}", crate::i18n::io_error(&e)),
+                format!("không mở được tệp: {}", crate::i18n::io_error(&e)),
             ),
         )
     })?;
@@ -34,8 +34,8 @@ pub fn read_post_bytes(path: &Path) -> Result<Vec<u8>, Diagnostic> {
                 1,
                 1,
                 tr(
-                    format!("cannot read the file: {e}"),
-                    format!("không đọc được tệp: {e}"),
+                    format!("cannot read the file: {}", crate::i18n::io_error(&e)),
+                    format!("không đọc được tệp: {}", crate::i18n::io_error(&e)),
                 ),
             )
         })?;

@@ -15,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::channel::Channel;
 
+use crate::i18n::tr;
 pub use intent::{ChannelEffect, Closing, Step, Taken};
 pub use metrics::{AccountRow, AttentionRow, Collectable, NewSnapshot, ReportRow, RetiredRecord};
 pub use migrations::MIGRATIONS;
@@ -22,17 +23,21 @@ pub use types::{
     AttemptKind, BroadcastState, CancelReason, Health, State, UnknownValue, UpdateState,
 };
 
-/// A store error.
+/// A store error. Its text is what the officer reads, in their language: SQLite's own English
+/// is told by kind (busy, damaged, full, read-only…), with what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite said no.
-    #[error("database: {0}")]
+    #[error("{}", sql_message(.0))]
     Sql(#[from] rusqlite::Error),
     /// A write found the row changed since it was read: a bug, refused rather than lost.
-    #[error("delivery {0} changed while it was being written; nothing was overwritten")]
+    #[error("{}", tr(
+        format!("delivery {} changed while it was being written; nothing was overwritten", .0),
+        format!("lượt đăng {} đã thay đổi trong lúc đang ghi; không có gì bị ghi đè", .0),
+    ))]
     Conflict(i64),
     /// The row holds a value this loa does not know; loa leaves it alone.
-    #[error("delivery {id}: {problem}")]
+    #[error("{}: {problem}", tr(format!("delivery {id}"), format!("lượt đăng {id}")))]
     Unreadable {
         /// The row.
         id: i64,
@@ -40,15 +45,52 @@ pub enum StoreError {
         problem: String,
     },
     /// The database was written by a newer loa.
-    #[error(
-        "the database is at schema {found}, newer than this loa knows ({known}); use the newer loa"
-    )]
+    #[error("{}", tr(
+        format!("the database is at schema {found}, newer than this loa knows ({known}); use the newer loa"),
+        format!("cơ sở dữ liệu ở phiên bản {found}, mới hơn phiên bản loa này biết ({known}); hãy dùng bản loa mới hơn"),
+    ))]
     TooNew {
         /// Schema version in the file.
         found: usize,
         /// Newest version this build knows.
         known: usize,
     },
+}
+
+/// A SQLite error in the officer's words.
+fn sql_message(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode as C;
+    let what = match e.sqlite_error_code() {
+        Some(C::DatabaseBusy | C::DatabaseLocked) => tr(
+            "the database is busy (another loa is writing to it); try again in a moment",
+            "cơ sở dữ liệu đang bận (một loa khác đang ghi); hãy thử lại sau giây lát",
+        ),
+        Some(C::DatabaseCorrupt | C::NotADatabase) => tr(
+            "the database file (loa.db in data_dir) is damaged or is not loa's; restore it from a backup",
+            "tệp cơ sở dữ liệu (loa.db trong data_dir) bị hỏng hoặc không phải của loa; hãy khôi phục từ bản sao lưu",
+        ),
+        Some(C::DiskFull) => tr(
+            "the disk is full; free some space",
+            "ổ đĩa đã đầy; hãy giải phóng dung lượng",
+        ),
+        Some(C::ReadOnly | C::PermissionDenied) => tr(
+            "loa is not allowed to write the database (loa.db in data_dir); check its owner and permissions",
+            "loa không có quyền ghi cơ sở dữ liệu (loa.db trong data_dir); hãy kiểm tra chủ sở hữu và quyền truy cập",
+        ),
+        Some(C::CannotOpen) => tr(
+            "the database (loa.db in data_dir) cannot be opened; check that data_dir exists and loa may write there",
+            "không mở được cơ sở dữ liệu (loa.db trong data_dir); hãy kiểm tra data_dir có tồn tại và loa được ghi vào đó",
+        ),
+        Some(C::SystemIoFailure) => tr(
+            "the disk could not be read or written; check the disk",
+            "không đọc hoặc ghi được ổ đĩa; hãy kiểm tra ổ đĩa",
+        ),
+        _ => tr(
+            "the database refused the change; run the command again, and if it happens again, keep a copy of data_dir for the technician",
+            "cơ sở dữ liệu từ chối thay đổi; hãy chạy lại lệnh, nếu vẫn lỗi thì giữ một bản sao data_dir cho kỹ thuật viên",
+        ),
+    };
+    format!("{}: {what}", tr("database", "cơ sở dữ liệu"))
 }
 
 /// Store result.

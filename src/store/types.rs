@@ -7,7 +7,10 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 
 /// A value in the store that this loa does not know.
 #[derive(Debug, thiserror::Error)]
-#[error("`{column}` holds `{value}`, which this loa does not know")]
+#[error("{}", crate::i18n::tr(
+    format!("`{column}` holds `{value}`, which this loa does not know"),
+    format!("`{column}` chứa `{value}`, giá trị mà bản loa này không biết"),
+))]
 pub struct UnknownValue {
     /// Which vocabulary.
     pub column: &'static str,

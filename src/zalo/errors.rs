@@ -53,7 +53,10 @@ impl ZaloError {
             message.to_string()
         };
         if self.code != 0 {
-            text.push_str(&format!(" (error {})", self.code));
+            text.push_str(&tr(
+                format!(" (error {})", self.code),
+                format!(" (lỗi {})", self.code),
+            ));
         }
         scrub(&text)
     }

@@ -910,18 +910,17 @@ fn seconds(value: &Value) -> Option<TimeDelta> {
         .map(TimeDelta::seconds)
 }
 
-/// A transport error's text, without the URL.
+/// A transport error in the officer's words: its kind and what to do. The library's own text
+/// (English, and naming hosts) is not shown.
 fn describe(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let kind = Transport::of(&error).words();
-    let mut text = format!("{kind}: {error}");
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    if error.is_builder() {
+        return tr(
+            "the request could not be built (check zalo.oauth_url)",
+            "không tạo được yêu cầu (hãy kiểm tra zalo.oauth_url)",
+        )
+        .to_string();
     }
-    text
+    Transport::of(&error).words().to_string()
 }
 
 /// Puts `pair` into the store's Zalo entry, as issued at `issued_at`.
