@@ -19,6 +19,10 @@
 //! Faults: [`super::Faults::fail_rate`] answers a publishing request (`/feed`, or `/photos`
 //! without `published=false`) with HTTP 500 code 2 without creating anything;
 //! [`super::Faults::ghost_rate`] creates the post and still answers that 500 (the lost answer).
+//! [`super::Faults::rate_limit_rate`] refuses any call but the token calls with code 4, 17, 32
+//! or 613 and usage headers at 100 %, with `estimated_time_to_regain_access` of one minute or
+//! of 0 (no estimate) in turn at random; [`super::Faults::slow_rate`] holds an answer back after
+//! the call did its work.
 //!
 //! Figures grow with a post's age on the sandbox clock, deterministically from its id: about 40
 //! views an hour for a week, reach 70 % of views, clicks 5 %, reactions 8 %, comments 1 %,
@@ -964,14 +968,22 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
     };
     let body = read_body(req).await;
     let now = sandbox.clock.now();
-    let fault = if Sandbox::roll(sandbox.faults.fail_rate) {
+    let fault = if sandbox.roll(sandbox.faults.fail_rate) {
         Fault::Fail
-    } else if Sandbox::roll(sandbox.faults.ghost_rate) {
+    } else if sandbox.roll(sandbox.faults.ghost_rate) {
         Fault::Ghost
     } else {
         Fault::None
     };
-    let (reply, usage) = {
+    // The token calls are never faulted (see the module `sandbox`).
+    let faultable = !segs
+        .first()
+        .is_some_and(|s| s == "oauth" || s == "debug_token");
+    // Which of the four codes, and whether the headers carry an estimate.
+    let throttled = (faultable && sandbox.roll_rate_limit())
+        .then(|| (sandbox.pick(4), sandbox.pick(2) == 0));
+    let slow = faultable && sandbox.roll_slow();
+    let (reply, mut usage) = {
         let mut page = lock(&sandbox);
         page.count_call(now);
         let reply = match body {
@@ -979,6 +991,10 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
             Ok(_) if page.over_budget() => {
                 page.refusals += 1;
                 too_many_calls().reply()
+            }
+            Ok(_) if let Some((which, _)) = throttled => {
+                page.refusals += 1;
+                rate_limited(which).reply()
             }
             Ok(body) => {
                 params.extend(body.params);
@@ -999,8 +1015,38 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
         let usage = page.usage(now);
         (reply, usage)
     };
-    sandbox.record("facebook", method.as_str(), &path, reply.summary.clone());
+    if let Some((_, with_estimate)) = throttled {
+        // The headers of a throttled reply say the quota is used up, with an estimate of one
+        // minute or without one.
+        usage = Usage {
+            percent: usage.percent.max(100),
+            regain: u64::from(with_estimate),
+        };
+    }
+    let summary = if slow {
+        format!("{} (answer held back)", reply.summary)
+    } else {
+        reply.summary.clone()
+    };
+    sandbox.record("facebook", method.as_str(), &path, summary);
+    if slow {
+        sandbox.hold().await;
+    }
     respond(reply, usage, version.as_deref())
+}
+
+/// An injected rate-limit refusal: §6's codes 4, 17, 32 and 613, the `which`-th of them.
+fn rate_limited(which: usize) -> GraphErr {
+    let (code, message) = [
+        (4, "(#4) Application request limit reached"),
+        (17, "(#17) User request limit reached"),
+        (32, "(#32) Page request limit reached"),
+        (
+            613,
+            "(#613) Calls to this api have exceeded the rate limit.",
+        ),
+    ][which % 4];
+    GraphErr::new(code, message)
 }
 
 fn is_version(s: &str) -> bool {
