@@ -18,7 +18,49 @@ pub struct Clock {
     speed: f64,
 }
 
+/// Makes `loa run`'s clock run this many times faster than the wall's (with
+/// [`EPOCH_ENV`]). For the proof suites (`tests/proof_*.rs`), whose platforms pause a channel
+/// for an hour; never set in service.
+pub const SPEED_ENV: &str = "LOA_CLOCK_SPEED";
+
+/// The wall time (RFC 3339) at which a [`SPEED_ENV`] clock reads the wall's time: processes
+/// given the same pair read the same time (the test's sandbox, and each `loa run` it restarts).
+pub const EPOCH_ENV: &str = "LOA_CLOCK_EPOCH";
+
 impl Clock {
+    /// The service's clock: the system's, unless [`SPEED_ENV`] asks for a faster one
+    /// ([`Clock::anchored`] at [`EPOCH_ENV`], or now when that is unset or unreadable).
+    pub fn from_env() -> Clock {
+        let speed = std::env::var(SPEED_ENV)
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0);
+        let Some(speed) = speed else {
+            return Clock::system();
+        };
+        let epoch = std::env::var(EPOCH_ENV)
+            .ok()
+            .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        tracing::warn!(speed, "the clock runs faster than the wall's ({SPEED_ENV})");
+        Clock::anchored(epoch, speed)
+    }
+
+    /// A clock `speed` times faster than the wall's that read `epoch` when the wall did: it
+    /// reads `epoch + (wall now - epoch) × speed`, in any process. Must be created inside the
+    /// runtime whose time it follows.
+    pub fn anchored(epoch: DateTime<Utc>, speed: f64) -> Clock {
+        let speed = speed.max(f64::MIN_POSITIVE);
+        let since = (Utc::now() - epoch)
+            .to_std()
+            .unwrap_or_default()
+            .mul_f64(speed);
+        Clock::compressed(
+            epoch + chrono::Duration::from_std(since).unwrap_or_default(),
+            speed,
+        )
+    }
+
     /// The system clock.
     pub fn system() -> Clock {
         Clock {

@@ -191,6 +191,8 @@ pub struct Page {
     peak_percent: u64,
     /// Calls refused with 80001.
     refusals: usize,
+    /// Injected rate limits ([`super::Faults::rate_limit_rate`]) so far.
+    throttles: usize,
     /// The sandbox's clock, for [`Page::posts`] (which is asked without a request).
     clock: Clock,
 }
@@ -279,6 +281,7 @@ impl Page {
             retired: BTreeSet::new(),
             peak_percent: 0,
             refusals: 0,
+            throttles: 0,
             clock,
         }
     }
@@ -318,6 +321,12 @@ impl Page {
     /// How many calls were refused for being over the budget (80001).
     pub fn rate_limit_refusals(&self) -> usize {
         self.refusals
+    }
+
+    /// Counts an injected rate limit; how many came before it.
+    fn next_throttle(&mut self) -> usize {
+        self.throttles += 1;
+        self.throttles - 1
     }
 
     /// The usage now: the share of the budget the last hour's calls took, and when enough of
@@ -979,9 +988,12 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
     let faultable = !segs
         .first()
         .is_some_and(|s| s == "oauth" || s == "debug_token");
-    // Which of the four codes, and whether the headers carry an estimate.
-    let throttled = (faultable && sandbox.roll_rate_limit())
-        .then(|| (sandbox.pick(4), sandbox.pick(2) == 0));
+    // Which of the four codes, and whether the headers carry an estimate (in turn, so that two
+    // refusals show both).
+    let throttled = (faultable && sandbox.roll_rate_limit()).then(|| {
+        let n = lock(&sandbox).next_throttle();
+        (sandbox.pick(4), n % 2 == 0)
+    });
     let slow = faultable && sandbox.roll_slow();
     let (reply, mut usage) = {
         let mut page = lock(&sandbox);
@@ -992,10 +1004,7 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
                 page.refusals += 1;
                 too_many_calls().reply()
             }
-            Ok(_) if let Some((which, _)) = throttled => {
-                page.refusals += 1;
-                rate_limited(which).reply()
-            }
+            Ok(_) if let Some((which, _)) = throttled => rate_limited(which).reply(),
             Ok(body) => {
                 params.extend(body.params);
                 let call = Call {
@@ -1023,10 +1032,15 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
             regain: u64::from(with_estimate),
         };
     }
+    let summary = match throttled {
+        Some((_, true)) => format!("{} (estimate: 1 min)", reply.summary),
+        Some((_, false)) => format!("{} (no estimate)", reply.summary),
+        None => reply.summary.clone(),
+    };
     let summary = if slow {
-        format!("{} (answer held back)", reply.summary)
+        format!("{summary} (answer held back)")
     } else {
-        reply.summary.clone()
+        summary
     };
     sandbox.record("facebook", method.as_str(), &path, summary);
     if slow {

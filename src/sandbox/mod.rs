@@ -124,7 +124,9 @@ pub struct Sandbox {
 impl Sandbox {
     /// A sandbox with empty platforms.
     pub fn new(clock: Clock, faults: Faults) -> Arc<Sandbox> {
-        let dice = faults.seed.map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
+        let dice = faults
+            .seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Arc::new(Sandbox {
             facebook: Mutex::new(facebook::Page::new(clock.clone())),
             clock,
