@@ -21,7 +21,7 @@
 //! [`super::Faults::ghost_rate`] creates the post and still answers that 500 (the lost answer).
 //! [`super::Faults::rate_limit_rate`] refuses any call but the token calls with code 4, 17, 32
 //! or 613 and usage headers at 100 %, with `estimated_time_to_regain_access` of one minute or
-//! of 0 (no estimate) in turn at random; [`super::Faults::slow_rate`] holds an answer back after
+//! of 0 (no estimate) in turn (no estimate first); [`super::Faults::slow_rate`] holds an answer back after
 //! the call did its work.
 //!
 //! Figures grow with a post's age on the sandbox clock, deterministically from its id: about 40
@@ -988,11 +988,11 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
     let faultable = !segs
         .first()
         .is_some_and(|s| s == "oauth" || s == "debug_token");
-    // Which of the four codes, and whether the headers carry an estimate (in turn, so that two
-    // refusals show both).
+    // Which of the four codes, and whether the headers carry an estimate (in turn, the first
+    // without, the longer pause: one refusal shows it, two show both).
     let throttled = (faultable && sandbox.roll_rate_limit()).then(|| {
         let n = lock(&sandbox).next_throttle();
-        (sandbox.pick(4), n % 2 == 0)
+        (sandbox.pick(4), n % 2 == 1)
     });
     let slow = faultable && sandbox.roll_slow();
     let (reply, mut usage) = {

@@ -1222,14 +1222,15 @@ async fn meter(State(sandbox): State<Arc<Sandbox>>, request: Request, next: Next
         remain = -1;
     }
     let slow = faultable && sandbox.roll_slow();
+    let method = request.method().to_string();
     let mut response = if remain < 0 {
-        let method = request.method().to_string();
         reply(&sandbox, &method, &path, refused(-32, CALL_LIMIT))
     } else {
         next.run(request).await
     };
     if slow {
         // After the call did its work: the platform acted, only the answer is late.
+        sandbox.record("zalo", &method, &path, "(answer held back)");
         sandbox.hold().await;
     }
     let headers = response.headers_mut();
