@@ -119,6 +119,8 @@ pub struct Sandbox {
     pub received: Mutex<Vec<Received>>,
     /// The dice faults are rolled with (seeded from [`Faults::seed`]).
     dice: Mutex<fastrand::Rng>,
+    /// Zalo token requests being answered now (a crash test kills loa only between refreshes).
+    pub zalo_token_calls_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl Sandbox {
@@ -131,6 +133,7 @@ impl Sandbox {
             facebook: Mutex::new(facebook::Page::new(clock.clone())),
             clock,
             dice: Mutex::new(dice),
+            zalo_token_calls_in_flight: std::sync::atomic::AtomicUsize::new(0),
             faults,
             zalo: Mutex::new(zalo::Oa::new()),
             received: Mutex::new(Vec::new()),

@@ -1211,12 +1211,34 @@ async fn message(
     })
 }
 
+/// A token request being answered, counted in [`Sandbox::zalo_token_calls_in_flight`] until
+/// its answer is handed over.
+struct InFlight(Arc<Sandbox>);
+
+impl InFlight {
+    fn new(sandbox: &Arc<Sandbox>) -> InFlight {
+        sandbox
+            .zalo_token_calls_in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(sandbox.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .zalo_token_calls_in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Latency, the per-minute call limit, and its headers on every answer; the injected rate
 /// limits and slow answers (never on the OAuth calls: see the module `sandbox`).
 async fn meter(State(sandbox): State<Arc<Sandbox>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let _token_call = (path == TOKEN_PATH).then(|| InFlight::new(&sandbox));
     sandbox.lag().await;
     let mut remain = oa(&sandbox).meter(sandbox.clock.now());
-    let path = request.uri().path().to_string();
     let faultable = path != TOKEN_PATH && path != PERMISSION_PATH;
     if remain >= 0 && faultable && sandbox.roll_rate_limit() {
         remain = -1;
