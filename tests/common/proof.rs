@@ -18,8 +18,8 @@ use loa::clock::{Clock, EPOCH_ENV, SPEED_ENV};
 use loa::sandbox::{self, Faults, Sandbox};
 
 /// How many times faster than the wall's both clocks run: Facebook's hour without an estimate
-/// is 6 s, Zalo's minute after `-32` 0.1 s, and the retries' backoff a few milliseconds.
-pub const SPEED: f64 = 600.0;
+/// is 3 s, Zalo's minute after `-32` 0.05 s, and the retries' backoff a few milliseconds.
+pub const SPEED: f64 = 1200.0;
 
 /// How long loa waits for an answer (real time), and how long a slow answer is held.
 pub const CALL_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -36,7 +36,7 @@ pub fn all_faults(seed: u64) -> Faults {
         ghost_rate: 0.1,
         slow_rate: 0.05,
         slow_for: Some(SLOW_FOR),
-        rate_limit_rate: 0.05,
+        rate_limit_rate: 0.1,
         token_calls: Some(TOKEN_CALLS),
         latency: Duration::from_millis(5),
         token_ttl: None,
