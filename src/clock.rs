@@ -129,6 +129,20 @@ mod tests {
         assert_eq!(clock.now(), start + chrono::Duration::days(2));
     }
 
+    /// Two processes given the same epoch and speed read the same time, however far apart
+    /// they started (the proof suites' sandbox and each `loa run` they restart).
+    #[tokio::test]
+    async fn anchored_clocks_made_apart_agree() {
+        let epoch = Utc::now() - chrono::Duration::seconds(2);
+        let first = Clock::anchored(epoch, 1200.0);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let second = Clock::anchored(epoch, 1200.0);
+        let gap = (first.now() - second.now()).num_milliseconds().abs();
+        // A few milliseconds of reading apart, times 1200.
+        assert!(gap < 10_000, "{gap} ms apart");
+        assert!(second.now() - epoch >= chrono::Duration::seconds(2 * 1200));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_compressed_clock_runs_a_week_in_seconds() {
         let start = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
