@@ -18,7 +18,49 @@ pub struct Clock {
     speed: f64,
 }
 
+/// Makes `loa run`'s clock run this many times faster than the wall's (with
+/// [`EPOCH_ENV`]). For the proof suites (`tests/proof_*.rs`), whose platforms pause a channel
+/// for an hour; never set in service.
+pub const SPEED_ENV: &str = "LOA_CLOCK_SPEED";
+
+/// The wall time (RFC 3339) at which a [`SPEED_ENV`] clock reads the wall's time: processes
+/// given the same pair read the same time (the test's sandbox, and each `loa run` it restarts).
+pub const EPOCH_ENV: &str = "LOA_CLOCK_EPOCH";
+
 impl Clock {
+    /// The service's clock: the system's, unless [`SPEED_ENV`] asks for a faster one
+    /// ([`Clock::anchored`] at [`EPOCH_ENV`], or now when that is unset or unreadable).
+    pub fn from_env() -> Clock {
+        let speed = std::env::var(SPEED_ENV)
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0);
+        let Some(speed) = speed else {
+            return Clock::system();
+        };
+        let epoch = std::env::var(EPOCH_ENV)
+            .ok()
+            .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        tracing::warn!(speed, "the clock runs faster than the wall's ({SPEED_ENV})");
+        Clock::anchored(epoch, speed)
+    }
+
+    /// A clock `speed` times faster than the wall's that read `epoch` when the wall did: it
+    /// reads `epoch + (wall now - epoch) × speed`, in any process. Must be created inside the
+    /// runtime whose time it follows.
+    pub fn anchored(epoch: DateTime<Utc>, speed: f64) -> Clock {
+        let speed = speed.max(f64::MIN_POSITIVE);
+        let since = (Utc::now() - epoch)
+            .to_std()
+            .unwrap_or_default()
+            .mul_f64(speed);
+        Clock::compressed(
+            epoch + chrono::Duration::from_std(since).unwrap_or_default(),
+            speed,
+        )
+    }
+
     /// The system clock.
     pub fn system() -> Clock {
         Clock {
@@ -85,6 +127,20 @@ mod tests {
         let clock = Clock::starting_at(start);
         clock.sleep_until(start + chrono::Duration::days(2)).await;
         assert_eq!(clock.now(), start + chrono::Duration::days(2));
+    }
+
+    /// Two processes given the same epoch and speed read the same time, however far apart
+    /// they started (the proof suites' sandbox and each `loa run` they restart).
+    #[tokio::test]
+    async fn anchored_clocks_made_apart_agree() {
+        let epoch = Utc::now() - chrono::Duration::seconds(2);
+        let first = Clock::anchored(epoch, 1200.0);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let second = Clock::anchored(epoch, 1200.0);
+        let gap = (first.now() - second.now()).num_milliseconds().abs();
+        // A few milliseconds of reading apart, times 1200.
+        assert!(gap < 10_000, "{gap} ms apart");
+        assert!(second.now() - epoch >= chrono::Duration::seconds(2 * 1200));
     }
 
     #[tokio::test(start_paused = true)]

@@ -119,7 +119,7 @@ pub async fn run(
         fail_rate: options.fail_rate,
         ghost_rate: options.ghost_rate,
         latency: Duration::from_millis(20),
-        token_ttl: None,
+        ..Faults::default()
     };
     let sandbox = Sandbox::new(clock.clone(), faults);
     let (addr, server) = sandbox::serve(sandbox.clone(), 0)

@@ -262,7 +262,7 @@ async fn check_facebook_token(engine: &Engine, config: &Config) {
 
 /// Runs the service until SIGINT or SIGTERM (or `once`: one pass, then return).
 pub async fn run(config: Config, once: bool) -> Result<(), ServiceError> {
-    let channels = crate::channels::build(&config, &Clock::system(), &Secrets::from_env());
+    let channels = crate::channels::build(&config, &Clock::from_env(), &Secrets::from_env());
     serve_channels(config, channels, once, shutdown_signal(), |_| {}).await
 }
 
@@ -311,7 +311,7 @@ pub async fn serve_channels(
     let posts_dir = config.posts_dir.clone();
     let tz = config.timezone;
     let serves_facebook = publishers.iter().any(|p| p.channel() == Channel::Facebook);
-    let clock = Clock::system();
+    let clock = Clock::from_env();
     let engine = Arc::new(Engine::new(
         store,
         config.clone(),

@@ -166,6 +166,7 @@ async fn the_binary_publishes_edits_and_unpublishes_exactly_once_through_faults_
         ghost_rate: 0.2,
         latency: Duration::from_millis(10),
         token_ttl: Some(Duration::from_secs(8)),
+        ..Faults::default()
     };
     let sb = Sandbox::new(Clock::system(), faults);
     let (addr, _server) = sandbox::serve(sb.clone(), 0).await.unwrap();

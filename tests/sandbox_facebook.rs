@@ -820,6 +820,37 @@ async fn a_failed_publish_is_ambiguous_and_creates_nothing() {
     assert_eq!(loose_uploads(&sandbox), 3);
 }
 
+/// The proof suite's lesson on Zalo, checked on the Page too: a post whose answer was lost is
+/// found behind more newer posts than one page of `published_posts` (25) holds.
+#[tokio::test]
+async fn a_lost_post_is_found_behind_more_than_a_page_of_newer_posts() {
+    let faults = Faults {
+        ghost_rate: 1.0,
+        ..Faults::default()
+    };
+    let (sandbox, url) = start(Clock::system(), faults).await;
+    let fb = channel(&url, PAGE_TOKEN, false, Clock::system());
+    let folder = Folder::new();
+    let since = Utc::now() - Duration::minutes(2);
+    let j = job(folder.post("a.md", TEXT), Utc::now());
+    assert!(matches!(fb.publish(&j).await, Outcome::Ambiguous { .. }));
+    let ghost = posts(&sandbox)[0].clone();
+    let id = ghost.id.clone();
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    for n in 0..30 {
+        let at = ghost.created_time + Duration::milliseconds(1 + n);
+        sandbox
+            .facebook
+            .lock()
+            .unwrap()
+            .seed_post(&format!("Tin khác {n}"), at);
+    }
+    assert_eq!(
+        fb.reconcile(&j, since).await,
+        Reconciled::Found { remote_id: id }
+    );
+}
+
 #[tokio::test]
 async fn a_lost_answer_is_ambiguous_and_reconciliation_finds_the_post() {
     let faults = Faults {

@@ -381,6 +381,34 @@ async fn a_create_whose_answer_was_lost_is_found_by_reconciling() {
     );
 }
 
+/// Found by the proof suite (issue 12): with the OA busy, twenty or more articles can be made
+/// between a lost answer and its reconciliation; the article is then past the first two pages
+/// of `getslice`, and a look at only those pages called it absent and made it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_is_found_behind_many_newer_articles() {
+    let faults = Faults {
+        ghost_rate: 1.0,
+        ..Faults::default()
+    };
+    let w = World::new(morning(), faults).await;
+    let since = w.clock.now() - chrono::Duration::minutes(2);
+    let (job, _) = w.job(w.post(POST), None);
+    assert!(matches!(
+        w.channel.publish(&job).await,
+        Outcome::Ambiguous { .. }
+    ));
+    let id = w.oa().articles()[0].id.clone();
+    // 25 newer articles: two and a half pages of ten.
+    for n in 0..25 {
+        let at = w.clock.now() + chrono::Duration::minutes(10 + n);
+        w.oa().seed_article(&format!("Tin khác {n}"), at);
+    }
+    assert_eq!(
+        w.channel.reconcile(&job, since).await,
+        Reconciled::Found { remote_id: id }
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_create_is_not_found_by_reconciling() {
     let faults = Faults {

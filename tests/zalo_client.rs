@@ -1477,12 +1477,25 @@ async fn reconcile_turns_to_the_second_page_when_the_first_is_full() {
     );
     assert_eq!(f.seen().await, [getslice(AT1, "0"), getslice(AT1, "10")]);
 
-    // Absent after two full pages without it.
+    // Absent after two full pages without it once the list is older than the window.
+    let f = Fixture::new().await;
+    let older = (since() - Duration::seconds(60)).timestamp_millis();
+    slice_page(&f.server, "0", others(10, "a", created)).await;
+    slice_page(&f.server, "10", others(10, "b", older)).await;
+    assert_eq!(f.channel.reconcile(&job, since()).await, Reconciled::Absent);
+    assert_eq!(f.seen().await, [getslice(AT1, "0"), getslice(AT1, "10")]);
+
+    // While the pages are inside the window, a third is read (issue 12's duplicate).
     let f = Fixture::new().await;
     slice_page(&f.server, "0", others(10, "a", created)).await;
     slice_page(&f.server, "10", others(10, "b", created)).await;
-    assert_eq!(f.channel.reconcile(&job, since()).await, Reconciled::Absent);
-    assert_eq!(f.seen().await, [getslice(AT1, "0"), getslice(AT1, "10")]);
+    slice_page(&f.server, "20", vec![item(ARTICLE_ID, TITLE, created)]).await;
+    assert_eq!(
+        f.channel.reconcile(&job, since()).await,
+        Reconciled::Found {
+            remote_id: ARTICLE_ID.into()
+        }
+    );
 }
 
 #[tokio::test]

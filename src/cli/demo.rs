@@ -70,13 +70,33 @@ pub struct SandboxOptions {
     pub ghost_rate: f64,
     /// Zalo access token life.
     pub token_ttl: Option<Duration>,
+    /// Share of answers held back after the platform acted.
+    pub slow_rate: f64,
+    /// How long a slow answer is held (default: longer than loa waits).
+    pub slow_for: Option<Duration>,
+    /// Share of calls refused by an injected rate limit.
+    pub rate_limit_rate: f64,
+    /// Zalo access tokens stop working after this many calls each.
+    pub token_calls: Option<u32>,
+    /// Seed of the fault dice.
+    pub seed: Option<u64>,
 }
 
 /// Serves the sandbox until Ctrl+C.
 pub fn sandbox(options: SandboxOptions, out: &mut dyn Write) -> io::Result<u8> {
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let faults = Faults { fail_rate: options.fail_rate, latency: options.latency, ghost_rate: options.ghost_rate, token_ttl: options.token_ttl };
+        let faults = Faults {
+            fail_rate: options.fail_rate,
+            latency: options.latency,
+            ghost_rate: options.ghost_rate,
+            token_ttl: options.token_ttl,
+            slow_rate: options.slow_rate,
+            slow_for: options.slow_for,
+            rate_limit_rate: options.rate_limit_rate,
+            token_calls: options.token_calls,
+            seed: options.seed,
+        };
         let sb = Sandbox::new(Clock::system(), faults);
         let (addr, server) = sandbox::serve(sb, options.port).await?;
         writeln!(

@@ -146,6 +146,21 @@ pub enum Command {
         /// Life of a Zalo access token, e.g. 30s (default 25h).
         #[arg(long, value_parser = parse_std_duration)]
         token_ttl: Option<std::time::Duration>,
+        /// Share of answers held back after the platform acted (0.0–1.0).
+        #[arg(long, default_value_t = 0.0)]
+        slow_rate: f64,
+        /// How long a slow answer is held, e.g. 5s (default 125s, longer than loa waits).
+        #[arg(long, value_parser = parse_std_duration)]
+        slow_for: Option<std::time::Duration>,
+        /// Share of calls refused by the platforms' rate limits (0.0–1.0).
+        #[arg(long, default_value_t = 0.0)]
+        rate_limit_rate: f64,
+        /// Zalo access tokens stop working after this many calls each.
+        #[arg(long)]
+        token_calls: Option<u32>,
+        /// Seed of the fault dice, to replay a run.
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Connect a platform account.
     Auth {
@@ -269,6 +284,11 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             latency,
             ghost_rate,
             token_ttl,
+            slow_rate,
+            slow_for,
+            rate_limit_rate,
+            token_calls,
+            seed,
         } => {
             let options = demo::SandboxOptions {
                 port,
@@ -276,6 +296,11 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 latency,
                 ghost_rate,
                 token_ttl,
+                slow_rate,
+                slow_for,
+                rate_limit_rate,
+                token_calls,
+                seed,
             };
             return demo::sandbox(options, out).unwrap_or(1);
         }

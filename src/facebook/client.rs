@@ -23,6 +23,12 @@ use crate::publisher::{BoxFuture, Job, Outcome, Publisher, Reconciled};
 use crate::render::facebook::{FacebookPost, photo_placeholder, render, requests_for};
 use crate::render::request::{Body, Part as RequestPart, Request};
 
+/// Posts asked for per page of `published_posts` / `scheduled_posts` when reconciling.
+const LIST_LIMIT: usize = 25;
+
+/// The most pages one reconciliation reads, so a listing that never ends cannot hold it.
+const LIST_MAX_PAGES: usize = 40;
+
 pub use crate::render::facebook::{NATIVE_MAX_LEAD, NATIVE_MIN_LEAD};
 
 /// A Graph call's answer: the JSON body, or how the call ended.
@@ -316,29 +322,57 @@ impl FacebookChannel {
     }
 
     /// Lists the Page's recent posts of `edge` (`published_posts` or `scheduled_posts`).
-    async fn list(&self, edge: &str) -> Result<Vec<Value>, Outcome> {
+    /// The Page's posts on `edge`, newest first, page after page while the oldest one seen was
+    /// made at or after `since`: a busy Page can make more than a page of posts between a lost
+    /// answer and its look-up, and stopping at one page then calls the post absent and makes it
+    /// again (found by the proof suite on Zalo).
+    async fn list(&self, edge: &str, since: DateTime<Utc>) -> Result<Vec<Value>, Outcome> {
         let fields = if edge == "scheduled_posts" {
             "id,message,created_time,scheduled_publish_time"
         } else {
             "id,message,created_time"
         };
         let token = self.token();
-        let req = self
-            .http
-            .get(self.url(&format!("{}/{edge}", self.page_id)))
-            .query(&[
-                ("fields", fields),
-                ("limit", "25"),
-                ("access_token", token.as_str()),
-            ]);
-        match self.call(CallKind::Read, req).await {
-            Ok(v) => Ok(v
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..LIST_MAX_PAGES {
+            let mut query = vec![
+                ("fields", fields.to_string()),
+                ("limit", LIST_LIMIT.to_string()),
+                ("access_token", token.to_string()),
+            ];
+            if let Some(cursor) = &after {
+                query.push(("after", cursor.clone()));
+            }
+            let req = self
+                .http
+                .get(self.url(&format!("{}/{edge}", self.page_id)))
+                .query(&query);
+            let page = self.call(CallKind::Read, req).await.map_err(outcome_of)?;
+            let data = page
                 .get("data")
                 .and_then(Value::as_array)
                 .cloned()
-                .unwrap_or_default()),
-            Err(c) => Err(outcome_of(c)),
+                .unwrap_or_default();
+            let inside = data
+                .last()
+                .and_then(|p| p.get("created_time"))
+                .and_then(Value::as_str)
+                .and_then(parse_graph_time)
+                .is_some_and(|t| t >= since);
+            let full = data.len() >= LIST_LIMIT;
+            all.extend(data);
+            after = page
+                .get("paging")
+                .filter(|p| p.get("next").is_some())
+                .and_then(|p| p.pointer("/cursors/after"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if !(full && inside) || after.is_none() {
+                break;
+            }
         }
+        Ok(all)
     }
 
     fn native_time(&self, job: &Job) -> Option<DateTime<Utc>> {
@@ -437,7 +471,7 @@ impl Publisher for FacebookChannel {
                         .and_then(parse_graph_time)
                         .is_some_and(|t| t >= since)
             };
-            let published = match self.list("published_posts").await {
+            let published = match self.list("published_posts", since).await {
                 Ok(p) => p,
                 Err(e) => return Reconciled::from_failure(e),
             };
@@ -450,7 +484,7 @@ impl Publisher for FacebookChannel {
                 return Reconciled::Found { remote_id: id };
             }
             if self.native_schedule {
-                let scheduled = match self.list("scheduled_posts").await {
+                let scheduled = match self.list("scheduled_posts", since).await {
                     Ok(p) => p,
                     Err(e) => return Reconciled::from_failure(e),
                 };

@@ -19,6 +19,10 @@
 //! Faults: [`super::Faults::fail_rate`] answers a publishing request (`/feed`, or `/photos`
 //! without `published=false`) with HTTP 500 code 2 without creating anything;
 //! [`super::Faults::ghost_rate`] creates the post and still answers that 500 (the lost answer).
+//! [`super::Faults::rate_limit_rate`] refuses any call but the token calls with code 4, 17, 32
+//! or 613 and usage headers at 100 %, with `estimated_time_to_regain_access` of one minute or
+//! of 0 (no estimate) in turn (no estimate first); [`super::Faults::slow_rate`] holds an answer back after
+//! the call did its work.
 //!
 //! Figures grow with a post's age on the sandbox clock, deterministically from its id: about 40
 //! views an hour for a week, reach 70 % of views, clicks 5 %, reactions 8 %, comments 1 %,
@@ -187,6 +191,8 @@ pub struct Page {
     peak_percent: u64,
     /// Calls refused with 80001.
     refusals: usize,
+    /// Injected rate limits ([`super::Faults::rate_limit_rate`]) so far.
+    throttles: usize,
     /// The sandbox's clock, for [`Page::posts`] (which is asked without a request).
     clock: Clock,
 }
@@ -275,6 +281,7 @@ impl Page {
             retired: BTreeSet::new(),
             peak_percent: 0,
             refusals: 0,
+            throttles: 0,
             clock,
         }
     }
@@ -314,6 +321,12 @@ impl Page {
     /// How many calls were refused for being over the budget (80001).
     pub fn rate_limit_refusals(&self) -> usize {
         self.refusals
+    }
+
+    /// Counts an injected rate limit; how many came before it.
+    fn next_throttle(&mut self) -> usize {
+        self.throttles += 1;
+        self.throttles - 1
     }
 
     /// The usage now: the share of the budget the last hour's calls took, and when enough of
@@ -964,14 +977,25 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
     };
     let body = read_body(req).await;
     let now = sandbox.clock.now();
-    let fault = if Sandbox::roll(sandbox.faults.fail_rate) {
+    let fault = if sandbox.roll(sandbox.faults.fail_rate) {
         Fault::Fail
-    } else if Sandbox::roll(sandbox.faults.ghost_rate) {
+    } else if sandbox.roll(sandbox.faults.ghost_rate) {
         Fault::Ghost
     } else {
         Fault::None
     };
-    let (reply, usage) = {
+    // The token calls are never faulted (see the module `sandbox`).
+    let faultable = !segs
+        .first()
+        .is_some_and(|s| s == "oauth" || s == "debug_token");
+    // Which of the four codes, and whether the headers carry an estimate (in turn, the first
+    // without, the longer pause: one refusal shows it, two show both).
+    let throttled = (faultable && sandbox.roll_rate_limit()).then(|| {
+        let n = lock(&sandbox).next_throttle();
+        (sandbox.pick(4), n % 2 == 1)
+    });
+    let slow = faultable && sandbox.roll_slow();
+    let (reply, mut usage) = {
         let mut page = lock(&sandbox);
         page.count_call(now);
         let reply = match body {
@@ -980,6 +1004,7 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
                 page.refusals += 1;
                 too_many_calls().reply()
             }
+            Ok(_) if let Some((which, _)) = throttled => rate_limited(which).reply(),
             Ok(body) => {
                 params.extend(body.params);
                 let call = Call {
@@ -999,8 +1024,43 @@ async fn graph(State(sandbox): State<Arc<Sandbox>>, req: Request) -> Response {
         let usage = page.usage(now);
         (reply, usage)
     };
-    sandbox.record("facebook", method.as_str(), &path, reply.summary.clone());
+    if let Some((_, with_estimate)) = throttled {
+        // The headers of a throttled reply say the quota is used up, with an estimate of one
+        // minute or without one.
+        usage = Usage {
+            percent: usage.percent.max(100),
+            regain: u64::from(with_estimate),
+        };
+    }
+    let summary = match throttled {
+        Some((_, true)) => format!("{} (estimate: 1 min)", reply.summary),
+        Some((_, false)) => format!("{} (no estimate)", reply.summary),
+        None => reply.summary.clone(),
+    };
+    let summary = if slow {
+        format!("{summary} (answer held back)")
+    } else {
+        summary
+    };
+    sandbox.record("facebook", method.as_str(), &path, summary);
+    if slow {
+        sandbox.hold().await;
+    }
     respond(reply, usage, version.as_deref())
+}
+
+/// An injected rate-limit refusal: §6's codes 4, 17, 32 and 613, the `which`-th of them.
+fn rate_limited(which: usize) -> GraphErr {
+    let (code, message) = [
+        (4, "(#4) Application request limit reached"),
+        (17, "(#17) User request limit reached"),
+        (32, "(#32) Page request limit reached"),
+        (
+            613,
+            "(#613) Calls to this api have exceeded the rate limit.",
+        ),
+    ][which % 4];
+    GraphErr::new(code, message)
 }
 
 fn is_version(s: &str) -> bool {

@@ -4,8 +4,13 @@
 //! It answers the same requests the references in `shared/api/` describe — the same paths,
 //! headers and error bodies (HTTP 200 with a negative `error` on Zalo; Graph error objects on
 //! Facebook) — and validates what it receives as strictly as the real platforms. Optional faults
-//! (failures, latency, lost answers, short-lived tokens) let the officer and the tests see loa
-//! recover. Everything it received is kept for inspection.
+//! (failures, latency, lost answers, answers slower than loa waits, rate limits, short-lived
+//! tokens) let the officer and the tests see loa recover; with a seed they repeat exactly.
+//! Everything it received is kept for inspection.
+//!
+//! The OAuth calls are never faulted: a refresh answer that is lost takes its single-use pair
+//! with it (`shared/api/zalo-oa.md` §6), so a fault there can only end in `loa auth zalo`, which
+//! is what the reference says and what no amount of retrying changes.
 
 pub mod facebook;
 pub mod zalo;
@@ -31,6 +36,11 @@ pub const ZALO_APP: (&str, &str) = ("1234567890", "sandbox-zalo-secret");
 /// The first Zalo refresh token the sandbox accepts (it rotates on every refresh).
 pub const ZALO_FIRST_REFRESH_TOKEN: &str = "sandbox-refresh-0";
 
+/// How long a slow answer is held when [`Faults::slow_for`] is not set: longer than loa's
+/// two-minute call timeout (`platform::http`), so loa gives up waiting, as it would on a real
+/// server that hangs.
+pub const DEFAULT_SLOW_FOR: Duration = Duration::from_secs(125);
+
 /// Faults to inject.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
@@ -42,6 +52,29 @@ pub struct Faults {
     pub ghost_rate: f64,
     /// Life of a Zalo access token (default 25 h).
     pub token_ttl: Option<Duration>,
+    /// Share of answers held for [`Faults::slow_for`] *after* the platform acted (0.0–1.0): a
+    /// slow create still creates, so a client that stops waiting must reconcile.
+    pub slow_rate: f64,
+    /// How long a slow answer is held, in real time (default [`DEFAULT_SLOW_FOR`]).
+    pub slow_for: Option<Duration>,
+    /// Share of calls refused by the platform's rate limit (0.0–1.0), nothing done: Facebook's
+    /// codes 4, 17, 32 or 613 with the usage headers at 100 %, half of them with
+    /// `estimated_time_to_regain_access` (one minute) and half without; Zalo's `-32` with
+    /// `X-RateLimit-Remain: 0`.
+    pub rate_limit_rate: f64,
+    /// Zalo access tokens stop working (`-216`) after this many Open API calls each, whatever
+    /// their `expires_in` says.
+    pub token_calls: Option<u32>,
+    /// Seed of the dice the faults are rolled with (`None`: a random seed), so a failing run
+    /// can be replayed.
+    pub seed: Option<u64>,
+}
+
+impl Faults {
+    /// How long a slow answer is held.
+    pub fn slow_for(&self) -> Duration {
+        self.slow_for.unwrap_or(DEFAULT_SLOW_FOR)
+    }
 }
 
 /// How close the sandbox's platforms came to their rate limits.
@@ -84,14 +117,23 @@ pub struct Sandbox {
     pub zalo: Mutex<zalo::Oa>,
     /// Every request received, in order.
     pub received: Mutex<Vec<Received>>,
+    /// The dice faults are rolled with (seeded from [`Faults::seed`]).
+    dice: Mutex<fastrand::Rng>,
+    /// Zalo token requests being answered now (a crash test kills loa only between refreshes).
+    pub zalo_token_calls_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl Sandbox {
     /// A sandbox with empty platforms.
     pub fn new(clock: Clock, faults: Faults) -> Arc<Sandbox> {
+        let dice = faults
+            .seed
+            .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         Arc::new(Sandbox {
             facebook: Mutex::new(facebook::Page::new(clock.clone())),
             clock,
+            dice: Mutex::new(dice),
+            zalo_token_calls_in_flight: std::sync::atomic::AtomicUsize::new(0),
             faults,
             zalo: Mutex::new(zalo::Oa::new()),
             received: Mutex::new(Vec::new()),
@@ -151,9 +193,34 @@ impl Sandbox {
             .push(r);
     }
 
-    /// True with probability `rate` (faults are random by design; tests set 0 or 1).
-    pub fn roll(rate: f64) -> bool {
-        rate > 0.0 && fastrand::f64() < rate
+    /// True with probability `rate`, from the sandbox's dice (seeded by [`Faults::seed`]).
+    pub fn roll(&self, rate: f64) -> bool {
+        rate > 0.0 && self.dice().f64() < rate
+    }
+
+    /// Whether this answer is slow ([`Faults::slow_rate`]).
+    pub fn roll_slow(&self) -> bool {
+        self.roll(self.faults.slow_rate)
+    }
+
+    /// Whether this call is refused by an injected rate limit ([`Faults::rate_limit_rate`]).
+    pub fn roll_rate_limit(&self) -> bool {
+        self.roll(self.faults.rate_limit_rate)
+    }
+
+    /// A number in `0..n` from the sandbox's dice.
+    pub fn pick(&self, n: usize) -> usize {
+        self.dice().usize(..n.max(1))
+    }
+
+    fn dice(&self) -> std::sync::MutexGuard<'_, fastrand::Rng> {
+        self.dice.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Holds a slow answer (real time: it stands for a server that hangs, which the clients'
+    /// HTTP timeouts measure in real time).
+    pub async fn hold(&self) {
+        tokio::time::sleep(self.faults.slow_for()).await;
     }
 
     /// Waits the configured latency.

@@ -13,7 +13,11 @@
 //!   refused with `-14014` and counted, see [`Oa::reused_refresh_tokens`]); a consent code works
 //!   once, for 10 minutes, and only with the PKCE verifier whose S256 challenge was in the
 //!   consent link.
-//! - Access tokens expire after `faults.token_ttl` (25 h by default) on the sandbox clock.
+//! - Access tokens expire after `faults.token_ttl` (25 h by default) on the sandbox clock, or
+//!   after `faults.token_calls` Open API calls.
+//! - Faults (never on the OAuth calls): `fail_rate` and `ghost_rate` on create, update and the
+//!   broadcast; `rate_limit_rate` answers `-32` with `X-RateLimit-Remain: 0` (§7) without doing
+//!   anything; `slow_rate` holds the answer back after the call did its work.
 //! - Articles: `type` `normal`; `title` 1..=150 characters after NFC, `author` ≤ 50,
 //!   `description` ≤ 300 (else `-210`); a `photo` cover with a public `https` URL and
 //!   `status: show` (else `-201 cover is invalid!`); a non-empty body of `text`/`image` items
@@ -124,6 +128,8 @@ pub struct Oa {
     reused: usize,
     /// Access token → expiry (sandbox clock).
     access_tokens: HashMap<String, DateTime<Utc>>,
+    /// Access token → Open API calls made with it (for [`super::Faults::token_calls`]).
+    token_calls: HashMap<String, u32>,
     /// Consent code → what it was issued for.
     codes: HashMap<String, Consent>,
     articles: Vec<Article>,
@@ -214,6 +220,7 @@ impl Oa {
             spent_refresh_tokens: Vec::new(),
             reused: 0,
             access_tokens: HashMap::new(),
+            token_calls: HashMap::new(),
             codes: HashMap::new(),
             articles: Vec::new(),
             processing: HashMap::new(),
@@ -297,6 +304,12 @@ impl Oa {
         self.spent_refresh_tokens.clone()
     }
 
+    /// The one refresh token that works now (a test compares it with loa's token store to see
+    /// whether a refresh is between Zalo's answer and loa's save).
+    pub fn live_refresh_token(&self) -> &str {
+        &self.refresh_token
+    }
+
     /// How many refresh requests presented a refresh token that had already been spent.
     pub fn reused_refresh_tokens(&self) -> usize {
         self.reused
@@ -334,6 +347,22 @@ impl Oa {
             .and_then(|v| v.to_str().ok())
             .and_then(|t| self.access_tokens.get(t.trim()))
             .is_some_and(|expires| now < *expires)
+    }
+
+    /// Counts a call made with the access token in `headers`; false once it has made `limit`
+    /// calls ([`super::Faults::token_calls`]; `None`: no limit).
+    fn token_use(&mut self, headers: &HeaderMap, limit: Option<u32>) -> bool {
+        let Some(limit) = limit else {
+            return true;
+        };
+        let token = headers
+            .get("access_token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .unwrap_or_default();
+        let used = self.token_calls.entry(token.to_string()).or_default();
+        *used = used.saturating_add(1);
+        *used <= limit
     }
 
     /// A new token pair; the new refresh token becomes the only live one.
@@ -549,7 +578,7 @@ fn api(
     let now = sandbox.clock.now();
     let answer = {
         let mut oa = oa(sandbox);
-        if oa.token_ok(headers, now) {
+        if oa.token_ok(headers, now) && oa.token_use(headers, sandbox.faults.token_calls) {
             work(&mut oa, now)
         } else {
             refused(-216, TOKEN_INVALID)
@@ -972,7 +1001,7 @@ async fn create(
             Ok(c) => c,
             Err(refusal) => return refusal,
         };
-        if Sandbox::roll(faults.fail_rate) {
+        if sandbox.roll(faults.fail_rate) {
             return Answer::Broken(", nothing created".into());
         }
         let seq = oa.next();
@@ -987,7 +1016,7 @@ async fn create(
             removed: false,
         });
         let token = oa.processing_token(&id);
-        if Sandbox::roll(faults.ghost_rate) {
+        if sandbox.roll(faults.ghost_rate) {
             return Answer::Broken(format!(", but article {id} was created"));
         }
         Answer::Ok(
@@ -1040,7 +1069,7 @@ async fn update(
             Ok(c) => c,
             Err(refusal) => return refusal,
         };
-        if Sandbox::roll(faults.fail_rate) {
+        if sandbox.roll(faults.fail_rate) {
             return Answer::Broken(format!(", article {id} not updated"));
         }
         if let Some(article) = oa.live_mut(&id) {
@@ -1168,7 +1197,7 @@ async fn message(
         if is_night(now) {
             return refused(-234, NIGHT);
         }
-        if Sandbox::roll(faults.fail_rate) {
+        if sandbox.roll(faults.fail_rate) {
             return Answer::Broken(", nothing sent".into());
         }
         let n = oa.next();
@@ -1182,17 +1211,50 @@ async fn message(
     })
 }
 
-/// Latency, the per-minute call limit, and its headers on every answer.
+/// A token request being answered, counted in [`Sandbox::zalo_token_calls_in_flight`] until
+/// its answer is handed over.
+struct InFlight(Arc<Sandbox>);
+
+impl InFlight {
+    fn new(sandbox: &Arc<Sandbox>) -> InFlight {
+        sandbox
+            .zalo_token_calls_in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(sandbox.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .zalo_token_calls_in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Latency, the per-minute call limit, and its headers on every answer; the injected rate
+/// limits and slow answers (never on the OAuth calls: see the module `sandbox`).
 async fn meter(State(sandbox): State<Arc<Sandbox>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let _token_call = (path == TOKEN_PATH).then(|| InFlight::new(&sandbox));
     sandbox.lag().await;
-    let remain = oa(&sandbox).meter(sandbox.clock.now());
+    let mut remain = oa(&sandbox).meter(sandbox.clock.now());
+    let faultable = path != TOKEN_PATH && path != PERMISSION_PATH;
+    if remain >= 0 && faultable && sandbox.roll_rate_limit() {
+        remain = -1;
+    }
+    let slow = faultable && sandbox.roll_slow();
+    let method = request.method().to_string();
     let mut response = if remain < 0 {
-        let method = request.method().to_string();
-        let path = request.uri().path().to_string();
         reply(&sandbox, &method, &path, refused(-32, CALL_LIMIT))
     } else {
         next.run(request).await
     };
+    if slow {
+        // After the call did its work: the platform acted, only the answer is late.
+        sandbox.record("zalo", &method, &path, "(answer held back)");
+        sandbox.hold().await;
+    }
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT));
     headers.insert("x-ratelimit-remain", HeaderValue::from(remain.max(0)));

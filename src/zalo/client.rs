@@ -32,6 +32,10 @@ const VERIFY_WAITS: [u64; 7] = [2, 4, 8, 16, 30, 30, 30];
 /// Articles per `getslice` page: Zalo gives at most 10 (§3.4).
 pub const SLICE_LIMIT: usize = 10;
 
+/// The most `getslice` pages one reconciliation reads (past the first two only while the
+/// articles are inside its window), so a list that never ends cannot hold it forever.
+const RECONCILE_MAX_PAGES: usize = 50;
+
 /// The Zalo OA channel.
 pub struct ZaloChannel {
     http: reqwest::Client,
@@ -488,7 +492,7 @@ impl Publisher for ZaloChannel {
             let listable = since + chrono::Duration::minutes(2) + delay;
             let early = self.clock.now() < listable;
             let title = render(&job.post, &self.config).title;
-            for page in 0..2 {
+            for page in 0..RECONCILE_MAX_PAGES {
                 let items = match self.slice(page).await {
                     Ok(items) => items,
                     Err(c) => return Reconciled::from_failure(outcome_of(c)),
@@ -500,7 +504,15 @@ impl Publisher for ZaloChannel {
                 if let Some(id) = hit.and_then(|i| i.get("id")).and_then(text_of) {
                     return Reconciled::Found { remote_id: id };
                 }
-                if items.len() < 10 {
+                // The list is newest first. Past the reference's two pages, go on only while the
+                // oldest article seen is still inside the window: a busy OA can make twenty
+                // articles between a lost answer and its look-up, and stopping at two pages
+                // then calls the article absent and makes it again.
+                let inside = items
+                    .last()
+                    .and_then(created_at)
+                    .is_some_and(|t| t >= since);
+                if items.len() < SLICE_LIMIT || (page >= 1 && !inside) {
                     break;
                 }
             }

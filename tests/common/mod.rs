@@ -40,4 +40,5 @@ pub fn tags(html: &str) -> Vec<(String, String)> {
 }
 pub mod fake;
 pub mod metrics;
+pub mod proof;
 pub mod world;
