@@ -576,6 +576,13 @@ mod tests {
         t.as_ref().map(|s| s.expose_secret())
     }
 
+    /// Writes a token file by hand as loa would have made it: readable by its owner only.
+    fn write_private(path: &Path, contents: &str) {
+        fs::write(path, contents).unwrap();
+        #[cfg(unix)]
+        fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    }
+
     #[cfg(unix)]
     fn mode(path: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
@@ -621,11 +628,10 @@ mod tests {
     fn unknown_fields_are_accepted_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
-        fs::write(
+        write_private(
             store.path(),
             r#"{"zalo":{"refresh_token":"RT1","future":1},"instagram":{"x":"y"}}"#,
-        )
-        .unwrap();
+        );
         store
             .update(|t| {
                 t.zalo.as_mut().unwrap().refresh_token = Some("RT2".into());
@@ -749,7 +755,7 @@ mod tests {
     fn broken_file_is_an_error_that_names_it_and_warns() {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
-        fs::write(store.path(), "{\"zalo\": {\"refresh_token\": \"RT1\"").unwrap();
+        write_private(store.path(), "{\"zalo\": {\"refresh_token\": \"RT1\"");
         let err = store.load().unwrap_err();
         assert!(matches!(err, TokenStoreError::Corrupt { .. }));
         let msg = err.to_string();
