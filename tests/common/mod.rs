@@ -39,5 +39,6 @@ pub fn tags(html: &str) -> Vec<(String, String)> {
     out
 }
 pub mod fake;
+pub mod leak;
 pub mod metrics;
 pub mod world;
