@@ -14,12 +14,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::leak::Leaks;
+use common::served::{World, published, text};
 use loa::engine::Clock;
 use loa::sandbox::{self, Faults, Sandbox};
 use serde_json::Value;
@@ -28,128 +27,6 @@ use serde_json::Value;
 const SCRIPT_TITLE: &str = "<script>alert(1)</script> Chợ phiên";
 /// A Page token the sandbox does not know, for the platform's auth error path.
 const WRONG_PAGE_TOKEN: &str = "planted-wrong-page-token-Zq81";
-
-struct World {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    config: PathBuf,
-    /// Every output so far, with where it came from, grepped at the end.
-    outputs: Vec<(String, String)>,
-}
-
-impl World {
-    fn new(url: &str) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        std::fs::create_dir_all(root.join("posts")).unwrap();
-        let config = root.join("loa.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "language = \"en\"\nposts_dir = \"posts\"\ndata_dir = \"data\"\n\
-                 [facebook]\npage_id = \"{page}\"\ngraph_url = \"{url}\"\nnative_schedule = false\n\
-                 [zalo]\napp_id = \"{app}\"\nopenapi_url = \"{url}\"\noauth_url = \"{url}\"\n\
-                 author = \"UBND xã Thanh Kỳ\"\ndefault_cover_url = \"https://example.gov.vn/logo.jpg\"\n\
-                 listing_delay = \"3s\"\n",
-                page = sandbox::PAGE_ID,
-                app = sandbox::ZALO_APP.0,
-            ),
-        )
-        .unwrap();
-        World {
-            _dir: dir,
-            root,
-            config,
-            outputs: Vec::new(),
-        }
-    }
-
-    fn post(&self, name: &str, title: &str, channels: &str, body: &str) {
-        std::fs::write(
-            self.root.join("posts").join(name),
-            format!(
-                "---\ntitle: {title:?}\nchannels: [{channels}]\npublish_at: now\n---\n{body}\n"
-            ),
-        )
-        .unwrap();
-    }
-
-    /// Runs loa at debug level in `log_format`, with the planted environment plus `env`, keeps
-    /// its output for the grep, and returns it.
-    fn loa(
-        &mut self,
-        log_format: &str,
-        args: &[&str],
-        env: &[(&str, &str)],
-        stdin: &str,
-    ) -> Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_loa"))
-            .arg("--config")
-            .arg(&self.config)
-            .args(["--log-format", log_format])
-            .args(args)
-            .current_dir(&self.root)
-            .env("LOA_LOG", "debug")
-            .env("LOA_FACEBOOK_APP_ID", sandbox::FACEBOOK_APP.0)
-            .env("LOA_FACEBOOK_APP_SECRET", sandbox::FACEBOOK_APP.1)
-            .env("LOA_ZALO_APP_SECRET", sandbox::ZALO_APP.1)
-            .env("LOA_ZALO_REFRESH_TOKEN", sandbox::ZALO_FIRST_REFRESH_TOKEN)
-            .env_remove("LOA_FACEBOOK_PAGE_TOKEN")
-            .env_remove("LOA_CONFIG")
-            .envs(env.iter().copied())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("loa runs");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let place = format!("loa {} ({log_format} logs)", args.join(" "));
-        self.outputs.push((
-            format!("{place}: stdout"),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        ));
-        self.outputs.push((
-            format!("{place}: stderr"),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ));
-        assert!(
-            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-            "{place} panicked"
-        );
-        out
-    }
-
-    fn data(&self) -> PathBuf {
-        self.root.join("data")
-    }
-
-    fn tokens(&self) -> PathBuf {
-        self.data().join("tokens.json")
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn published(db: &Path) -> i64 {
-    rusqlite::Connection::open(db)
-        .and_then(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM deliveries WHERE state = 'published'",
-                [],
-                |r| r.get(0),
-            )
-        })
-        .unwrap_or(0)
-}
 
 /// The page has no script element and shows the title as escaped text.
 fn assert_html_shows_title_as_text(place: &str, html: &str) {
@@ -211,7 +88,7 @@ async fn no_secret_in_any_output_and_titles_stay_text() {
     // Publish, alternating the log format; the Page token comes from the store.
     let began = Instant::now();
     let mut round = 0;
-    while published(&w.data().join("loa.db")) < 3 {
+    while published(&w.data()) < 3 {
         assert!(
             began.elapsed() < Duration::from_secs(40),
             "not all published"

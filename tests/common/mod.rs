@@ -41,4 +41,5 @@ pub fn tags(html: &str) -> Vec<(String, String)> {
 pub mod fake;
 pub mod leak;
 pub mod metrics;
+pub mod served;
 pub mod world;
