@@ -129,6 +129,10 @@ async fn bad_files_never_stop_the_service_nor_the_good_posts() {
     std::os::unix::fs::symlink("pong.md", posts.join("ping.md")).unwrap();
     let non_utf8 = posts.join(OsStr::from_bytes(b"tin-\xff-moi.md"));
     std::fs::copy(corpus.join("missing-title.md"), &non_utf8).unwrap();
+    // Links name no content of their own; the lossy form is how loa shows a non-UTF-8 name.
+    let unreadable = ["loop.md", "ping.md", "pong.md"];
+    bad.extend(unreadable.iter().map(|s| s.to_string()));
+    bad.push("tin-\u{FFFD}-moi.md".into());
     for round in 0..5 {
         let vanish = posts.join(format!("vanish-{round}.md"));
         std::fs::write(&vanish, "---\ntitle: \"Sắp xoá\"\n---\nNội dung.\n").unwrap();
@@ -177,10 +181,29 @@ async fn bad_files_never_stop_the_service_nor_the_good_posts() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    // Each problem names the file and the line, and says the fix where loa knows one; the
+    // text status shows the same lines.
     let out = w.loa("text", &["status"], &[], "");
     let status_text = text(&out.stdout);
-    std::fs::write("/tmp/guard-status.txt", &status_text).unwrap();
-    std::fs::write("/tmp/guard-status.json", format!("{status:#}")).unwrap();
+    for name in &bad {
+        let post = status["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["file"].as_str().unwrap().ends_with(name.as_str()))
+            .unwrap();
+        let problem = post["problems"][0].as_str().unwrap();
+        assert!(
+            problem.starts_with(&format!("posts/{name}:")) && problem.contains(": error: "),
+            "{name}: {problem}"
+        );
+        if !unreadable.contains(&name.as_str()) {
+            assert!(problem.contains(" — fix: "), "{name}: {problem}");
+        }
+        assert!(status_text.contains(problem), "{name} in the text status");
+    }
+    // A folder named like a post is not a post.
+    assert!(!status_text.contains("posts/x.md"), "{status_text}");
 
     // Each platform got each good post exactly once.
     let fb = sb.facebook.lock().unwrap().posts();
@@ -233,8 +256,9 @@ async fn bad_files_never_stop_the_service_nor_the_good_posts() {
 
     // Not a byte, an mtime or a file more under posts/.
     assert_eq!(snapshot(&posts), before, "the posts folder changed");
+    // And the corpus files are still the fixtures' bytes.
     for name in &bad {
-        if name != "huge.md" {
+        if corpus.join(name).is_file() {
             assert_eq!(
                 std::fs::read(posts.join(name)).unwrap(),
                 std::fs::read(corpus.join(name)).unwrap(),
