@@ -190,6 +190,7 @@ async fn no_secret_in_any_output_and_titles_stay_text() {
     );
 
     // The failing path: a Page token the platform refuses, for a new post.
+    let published_before = published(&w.data());
     w.post("3-moi.md", "Thông báo mới", "facebook", "Nội dung.");
     for format in ["text", "json"] {
         w.loa(
@@ -213,6 +214,12 @@ async fn no_secret_in_any_output_and_titles_stay_text() {
         );
         assert_ne!(out.status.code(), Some(0), "a wrong user token is refused");
     }
+
+    assert_eq!(
+        published(&w.data()),
+        published_before,
+        "the platform refused the wrong Page token"
+    );
 
     // What loa holds now: the Page token and the Zalo pair the sandbox rotated to.
     let found = leaks.add_token_store(&w.tokens());
