@@ -121,6 +121,15 @@ pub enum TokenStoreError {
         /// Why, in the caller's words; it must not contain a secret.
         reason: String,
     },
+    /// The file can be read or written by users other than its owner, so its tokens may already
+    /// be copied; loa refuses to use it until the officer narrows it.
+    #[error("{}", exposed_message(.path, *.mode))]
+    Exposed {
+        /// `tokens.json`.
+        path: PathBuf,
+        /// Its permission bits, shown so the officer sees what was wrong.
+        mode: u32,
+    },
 }
 
 // What a `TokenStoreError::Io` was doing, in English; `action_vi` holds the Vietnamese right
@@ -156,6 +165,35 @@ fn corrupt_message(path: &Path, detail: &str) -> String {
              không thể lấy lại. Hãy sửa tệp bằng tay, hoặc uỷ quyền lại bằng `loa auth zalo --url`"
         ),
     )
+}
+
+/// The message for a token file others can read or write: what is wrong and the exact command that
+/// fixes it, so the officer can copy it.
+fn exposed_message(path: &Path, mode: u32) -> String {
+    let shown = path.display();
+    let command = format!("chmod 600 {}", shell_quoted(path));
+    tr(
+        format!(
+            "{shown}: other users can read or change this file (mode {mode:04o}), and it holds \
+             the platform tokens; loa will not use it. Run `{command}` and start loa again"
+        ),
+        format!(
+            "{shown}: người dùng khác có thể đọc hoặc sửa tệp này (quyền {mode:04o}), mà tệp chứa \
+             token của các nền tảng; loa sẽ không dùng nó. Hãy chạy `{command}` rồi khởi động lại loa"
+        ),
+    )
+}
+
+/// `path` as one shell word: bare when it holds only characters no shell treats specially,
+/// otherwise in single quotes (a quote inside written as `'\''`).
+fn shell_quoted(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:,@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// `tokens.json` in one `data_dir`. Cheap to clone; holds only paths.
@@ -270,8 +308,34 @@ impl TokenStore {
         }
     }
 
+    /// Refuses a `tokens.json` that users other than its owner can read or write (any of the
+    /// group's or others' permission bits). A missing file is fine: loa creates it 0600.
+    ///
+    /// Every read goes through this, so no command uses tokens that may already be copied; `loa
+    /// run` also calls it before starting, to refuse at once rather than at the first token use.
+    pub fn check_private(&self) -> Result<(), TokenStoreError> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // `metadata` follows a symlink: what matters is who can read the tokens themselves.
+            let mode = match fs::metadata(&self.path) {
+                Ok(m) => m.permissions().mode() & 0o777,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(self.io(&self.path, ACT_READ, e)),
+            };
+            if mode & 0o077 != 0 {
+                return Err(TokenStoreError::Exposed {
+                    path: self.path.clone(),
+                    mode,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and parses the file; the raw JSON comes along so unknown fields can be kept.
     fn read(&self) -> Result<(Tokens, Option<Value>), TokenStoreError> {
+        self.check_private()?;
         let bytes = match fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Tokens::default(), None)),
@@ -512,6 +576,13 @@ mod tests {
         t.as_ref().map(|s| s.expose_secret())
     }
 
+    /// Writes a token file by hand as loa would have made it: readable by its owner only.
+    fn write_private(path: &Path, contents: &str) {
+        fs::write(path, contents).unwrap();
+        #[cfg(unix)]
+        fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    }
+
     #[cfg(unix)]
     fn mode(path: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
@@ -557,11 +628,10 @@ mod tests {
     fn unknown_fields_are_accepted_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
-        fs::write(
+        write_private(
             store.path(),
             r#"{"zalo":{"refresh_token":"RT1","future":1},"instagram":{"x":"y"}}"#,
-        )
-        .unwrap();
+        );
         store
             .update(|t| {
                 t.zalo.as_mut().unwrap().refresh_token = Some("RT2".into());
@@ -593,19 +663,64 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_wider_existing_file_ends_up_0600() {
+    fn a_file_others_can_read_or_write_is_refused_with_the_chmod_to_run() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let store = TokenStore::new(dir.path());
-        fs::write(store.path(), r#"{"zalo":{"refresh_token":"RT1"}}"#).unwrap();
-        fs::set_permissions(store.path(), fs::Permissions::from_mode(0o644)).unwrap();
+        let data = dir.path().join("dữ liệu xã");
+        let store = TokenStore::new(&data);
         store
             .update(|t| {
-                t.zalo.as_mut().unwrap().refresh_token = Some("RT2".into());
+                *t = sample();
                 Ok(())
             })
             .unwrap();
-        assert_eq!(mode(store.path()), 0o600);
+        let before = fs::read(store.path()).unwrap();
+        for wide in [0o644, 0o640, 0o604, 0o620, 0o602, 0o660] {
+            fs::set_permissions(store.path(), fs::Permissions::from_mode(wide)).unwrap();
+            let err = store.load().unwrap_err();
+            assert!(
+                matches!(err, TokenStoreError::Exposed { mode, .. } if mode == wide),
+                "{wide:o}: {err:?}"
+            );
+            let msg = err.to_string();
+            let quoted = format!("chmod 600 '{}'", store.path().display());
+            assert!(msg.contains(&quoted), "{msg}");
+            assert!(!msg.contains("SECRET"), "{msg}");
+            // A change refuses too, and leaves the file as it was.
+            assert!(store.update(|_| Ok(())).is_err());
+            assert!(store.lock().is_err());
+            assert_eq!(fs::read(store.path()).unwrap(), before);
+        }
+        // The owner's own bits do not matter; 0400 (read-only) is private too.
+        fs::set_permissions(store.path(), fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(store.load().is_ok());
+        fs::set_permissions(store.path(), fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(store.load().is_ok());
+    }
+
+    #[test]
+    fn the_chmod_command_quotes_only_paths_that_need_it() {
+        assert_eq!(
+            shell_quoted(Path::new("/srv/loa/data/tokens.json")),
+            "/srv/loa/data/tokens.json"
+        );
+        assert_eq!(
+            shell_quoted(Path::new("/srv/xã Kỳ/tokens.json")),
+            "'/srv/xã Kỳ/tokens.json'"
+        );
+        assert_eq!(shell_quoted(Path::new("/a/it's")), "'/a/it'\\''s'");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_temp_file_is_created_0600_before_a_byte_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(TEMP_FILE);
+        // The very call `write_atomically` makes: private from creation, so no window in which
+        // another user could open the file, whatever the umask.
+        let file = open_private(&tmp, true).unwrap();
+        assert_eq!(mode(&tmp) & 0o077, 0);
+        assert_eq!(file.metadata().unwrap().len(), 0);
     }
 
     #[test]
@@ -640,7 +755,7 @@ mod tests {
     fn broken_file_is_an_error_that_names_it_and_warns() {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
-        fs::write(store.path(), "{\"zalo\": {\"refresh_token\": \"RT1\"").unwrap();
+        write_private(store.path(), "{\"zalo\": {\"refresh_token\": \"RT1\"");
         let err = store.load().unwrap_err();
         assert!(matches!(err, TokenStoreError::Corrupt { .. }));
         let msg = err.to_string();

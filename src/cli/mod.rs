@@ -310,6 +310,15 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // Every command that reads the token store refuses a store others can read (`loa run`
+    // checks in `run::run`); check and preview never read it.
+    let reads_tokens = !matches!(
+        cli.command,
+        Command::Check { .. } | Command::Preview { .. } | Command::Run { .. }
+    );
+    if reads_tokens && let Err(code) = run::tokens_private(&config, err) {
+        return code;
+    }
     let result = match cli.command {
         Command::Check { paths } => check::run(&config, &cli.config, &paths, out, err),
         Command::Preview { file, format, at } => {

@@ -78,16 +78,23 @@ pub fn scan(config: &Config) -> Vec<Scanned> {
             let rel = crate::paths::relative_slash(&path, &config.posts_dir)?;
             let bytes = match post::source::read_post_bytes(&path) {
                 Ok(b) => b,
-                // Vanished between listing and reading: the next event rescans.
-                Err(_) if !path.exists() => return None,
+                // Vanished between listing and reading: the next event rescans. Asked of the
+                // entry itself, not its target, so a symlink loop or a dangling link is reported
+                // rather than silently skipped.
+                Err(_) if std::fs::symlink_metadata(&path).is_err() => return None,
                 Err(d) => {
-                    // Unreadable (too large, no permission): no content to match renames by.
+                    // Unreadable (too large, no permission, a symlink loop): no content to match
+                    // renames by. Shown like every other problem: file, line, and the fix.
                     let hash = content_hash(format!("unreadable:{rel}").as_bytes());
+                    let problem = crate::diagnostic::Problem {
+                        path: crate::paths::display(&path),
+                        diagnostic: d,
+                    };
                     return Some(Scanned {
                         hash,
                         content: String::new(),
                         post: None,
-                        problems: vec![d.message],
+                        problems: vec![problem.to_string()],
                         rel,
                     });
                 }
@@ -399,6 +406,41 @@ fn align_deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn unreadable_files_are_reported_with_their_place_and_fix_not_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let posts = dir.path().join("posts");
+        std::fs::create_dir(&posts).unwrap();
+        std::fs::write(posts.join("huge.md"), vec![b'a'; 2 * 1024 * 1024]).unwrap();
+        std::os::unix::fs::symlink("loop.md", posts.join("loop.md")).unwrap();
+        std::os::unix::fs::symlink("nowhere.md", posts.join("dangling.md")).unwrap();
+        let mut config = Config::parse("").unwrap();
+        config.posts_dir = posts;
+        let scanned = scan(&config);
+        let problems: BTreeMap<&str, &[String]> = scanned
+            .iter()
+            .map(|s| (s.rel.as_str(), s.problems.as_slice()))
+            .collect();
+        assert_eq!(
+            problems.keys().copied().collect::<Vec<_>>(),
+            ["dangling.md", "huge.md", "loop.md"]
+        );
+        let huge = &problems["huge.md"][0];
+        assert!(
+            huge.contains("huge.md:1:1: error: the file is 2.0 MB"),
+            "{huge}"
+        );
+        assert!(huge.contains("fix: keep only the text"), "{huge}");
+        for link in ["loop.md", "dangling.md"] {
+            let problem = &problems[link][0];
+            assert!(
+                problem.contains(&format!("{link}:1:1: error: cannot open the file")),
+                "{problem}"
+            );
+        }
+    }
 
     #[test]
     fn syncs_take_turns_across_holders_of_the_data_folder() {

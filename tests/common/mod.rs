@@ -39,6 +39,8 @@ pub fn tags(html: &str) -> Vec<(String, String)> {
     out
 }
 pub mod fake;
+pub mod leak;
 pub mod metrics;
 pub mod proof;
+pub mod served;
 pub mod world;
