@@ -26,7 +26,10 @@ fn folder(dir: &Path) {
     }
     // The pictures the samples and fixtures point at.
     copy_dir(&root.join("posts/images"), &dir.join("images"));
-    copy_dir(&root.join("tests/fixtures/render/images"), &dir.join("images"));
+    copy_dir(
+        &root.join("tests/fixtures/render/images"),
+        &dir.join("images"),
+    );
     for i in 0..POSTS {
         std::fs::write(
             dir.join(format!("{i:04}-bai.md")),
@@ -110,7 +113,10 @@ fn main() {
     );
     println!("| what | best of 5 |");
     println!("|---|---|");
-    println!("| `loa check DIR` (the release binary) | {:.3} s |", check.as_secs_f64());
+    println!(
+        "| `loa check DIR` (the release binary) | {:.3} s |",
+        check.as_secs_f64()
+    );
     println!(
         "| load + validate + render for Facebook and Zalo, in process | {:.3} s |",
         render.as_secs_f64()
