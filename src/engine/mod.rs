@@ -229,13 +229,21 @@ impl Engine {
         self.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Brings the store in line with the posts folder, gives slots, marks missed deliveries.
-    ///
-    /// The folder is read (with each image's header) on a blocking thread and outside the
-    /// store's lock, so requests in flight are never held up by a scan; syncs of all processes
-    /// on this data folder (the service, `loa status`) take turns through `data_dir/sync.lock`,
-    /// so an older reading of the folder is never applied over a newer one.
+    /// Brings the store in line with the posts folder, every file read and parsed (start-up,
+    /// `loa status`); gives slots, marks missed deliveries. See [`Engine::sync_scope`].
     pub async fn sync(&self) -> Result<SyncReport> {
+        self.sync_scope(sync::Scope::All).await
+    }
+
+    /// Brings the store in line with the files `scope` names, gives slots, marks missed
+    /// deliveries.
+    ///
+    /// The files are read (with each image's header) on a blocking thread and outside the
+    /// store's lock, which is taken only briefly per question about a path, so requests in
+    /// flight are never held up by a scan; syncs of all processes on this data folder (the
+    /// service, `loa status`) take turns through `data_dir/sync.lock`, so an older reading of
+    /// the folder is never applied over a newer one.
+    pub async fn sync_scope(&self, scope: sync::Scope) -> Result<SyncReport> {
         self.syncs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let config = self.config.clone();
@@ -243,12 +251,14 @@ impl Engine {
         let store = self.store.clone();
         let report = tokio::task::spawn_blocking(move || {
             let _turn = sync::SyncTurn::take(&config.data_dir);
-            let scanned = sync::scan(&config);
-            let mut guard = store
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            guard.in_transaction(|s| {
-                let report = sync::apply(s, &config, scanned, now)?;
+            let lock = || {
+                store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            let reading = sync::read(&config, &scope, |q| sync::lookup(&lock(), q))?;
+            lock().in_transaction(|s| {
+                let report = sync::apply(s, &config, reading, now)?;
                 bookkeeping(s, &config, now)?;
                 Ok(report)
             })
@@ -882,8 +892,8 @@ fn blocked_channels(s: &Store, now: DateTime<Utc>) -> store::Result<BTreeSet<Cha
 /// Gives slots to deliveries waiting for one (file-name order), and marks as missed the
 /// deliveries overdue by more than `max_lateness` that were never tried.
 pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Result<()> {
-    let posts: BTreeMap<String, String> =
-        s.all_posts()?.into_iter().map(|p| (p.id, p.path)).collect();
+    // Ids and paths only: a post's text is not needed to order slots.
+    let posts: BTreeMap<String, String> = s.post_paths()?.into_iter().collect();
     let mut all = s.deliveries()?;
     all.sort_by(|a, b| posts.get(&a.post_id).cmp(&posts.get(&b.post_id)));
     let lateness = chrono::Duration::from_std(config.schedule.max_lateness).unwrap_or_default();
