@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench --bench service_scale` (builds the release binary; prints a table; nothing
 //! is asserted here: see BENCHMARKS.md). `LOA_BENCH_FAST=1` runs a small version (1,000 posts,
-//! 10 s idle, 5 drops) to check the bench itself.
+//! 10 s idle, 5 drops) to check the bench itself; `LOA_BENCH_BIN=path` runs another build of
+//! loa.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -40,21 +41,34 @@ fn cpu(pid: u32) -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// Voluntary + involuntary context switches of every thread: how often the process woke.
-fn wakeups(pid: u32) -> u64 {
+/// Voluntary + involuntary context switches of each thread, by thread id: how often it woke.
+fn switches(pid: u32) -> std::collections::BTreeMap<String, u64> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0;
+        return Default::default();
     };
     tasks
         .flatten()
         .map(|t| {
             let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
-            status
+            let n = status
                 .lines()
                 .filter(|l| l.contains("ctxt_switches"))
                 .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-                .sum::<u64>()
+                .sum::<u64>();
+            (t.file_name().to_string_lossy().into_owned(), n)
         })
+        .collect()
+}
+
+/// Context switches between two readings, over the threads alive at the second (a thread that
+/// ended in between, such as an idle blocking-pool thread, counts for nothing).
+fn wakeups(
+    before: &std::collections::BTreeMap<String, u64>,
+    after: &std::collections::BTreeMap<String, u64>,
+) -> u64 {
+    after
+        .iter()
+        .map(|(tid, n)| n.saturating_sub(before.get(tid).copied().unwrap_or(0)))
         .sum()
 }
 
@@ -125,8 +139,9 @@ async fn main() {
         ),
     )
     .unwrap();
-    let bin = env!("CARGO_BIN_EXE_loa");
-    let mut child = start(bin, &config);
+    // `LOA_BENCH_BIN` measures another build (an older loa, for a before/after figure).
+    let bin = std::env::var("LOA_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_loa").into());
+    let mut child = start(&bin, &config);
     let pid = child.id();
 
     let startup = until_idle(pid).await;
@@ -143,9 +158,9 @@ async fn main() {
     until_idle(pid).await;
     let (rss_events, hwm_events) = memory(pid);
 
-    let (cpu0, wake0) = (cpu(pid), wakeups(pid));
+    let (cpu0, wake0) = (cpu(pid), switches(pid));
     tokio::time::sleep(Duration::from_secs(idle_s)).await;
-    let (idle_cpu, idle_wakeups) = (cpu(pid) - cpu0, wakeups(pid) - wake0);
+    let (idle_cpu, idle_wakeups) = (cpu(pid) - cpu0, wakeups(&wake0, &switches(pid)));
 
     // Files dropped with `publish_at: now`: written, then renamed in (as an editor saves).
     let mut took = Vec::new();

@@ -214,3 +214,28 @@ fn the_texts_make_posts_with_deliveries() {
     // Two channels each for the now, dated and slotted posts; none for the draft.
     assert_eq!(store.deliveries().unwrap().len(), 6);
 }
+
+/// Two copies of one text: the first seen owns it. When the owner is edited away, the copy is
+/// free in the same sync (it used to stay held back until the next one).
+#[test]
+fn an_edit_that_ends_a_copy_frees_it_in_the_same_sync() {
+    let root = tempfile::tempdir().unwrap();
+    let config = config(root.path(), "data");
+    let mut store = Store::open_in_memory().unwrap();
+    let t0: DateTime<Utc> = "2026-12-01T00:00:00Z".parse().unwrap();
+    std::fs::write(config.posts_dir.join("b.md"), TEXTS[1]).unwrap();
+    loa::engine::sync::sync(&mut store, &config, t0).unwrap();
+    std::fs::write(config.posts_dir.join("a.md"), TEXTS[1]).unwrap();
+    let report = loa::engine::sync::sync(&mut store, &config, t0 + Duration::minutes(1)).unwrap();
+    assert_eq!(report.invalid, ["a.md"], "the later copy is held back");
+    std::fs::write(config.posts_dir.join("b.md"), TEXTS[0]).unwrap();
+    let report = loa::engine::sync::sync(&mut store, &config, t0 + Duration::minutes(2)).unwrap();
+    assert!(report.invalid.is_empty(), "{report:?}");
+    let a = store
+        .all_posts()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.path == "a.md")
+        .unwrap();
+    assert_eq!(a.problems, None);
+}

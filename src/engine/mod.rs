@@ -246,6 +246,7 @@ impl Engine {
     pub async fn sync_scope(&self, scope: sync::Scope) -> Result<SyncReport> {
         self.syncs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let whole_folder = !matches!(scope, sync::Scope::Paths(_));
         let config = self.config.clone();
         let now = self.clock.now();
         let store = self.store.clone();
@@ -257,11 +258,15 @@ impl Engine {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
             };
             let reading = sync::read(&config, &scope, |q| sync::lookup(&lock(), q))?;
-            lock().in_transaction(|s| {
+            let report = lock().in_transaction(|s| {
                 let report = sync::apply(s, &config, reading, now)?;
                 bookkeeping(s, &config, now)?;
                 Ok(report)
-            })
+            });
+            if whole_folder {
+                release_freed_memory();
+            }
+            report
         })
         .await
         .map_err(|e| EngineError::Join(e.to_string()))??;
@@ -939,6 +944,20 @@ pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store:
         }
     }
     Ok(())
+}
+
+/// Hands memory freed after a large piece of work (a reading of the whole folder, a metrics
+/// round) back to the system. glibc keeps freed memory in its arenas (one per thread that
+/// allocated, the blocking pool's included): without this, an idle service over 10,000 posts
+/// stays at the size of its start-up reading (measured: 18 MB of 38 MB anonymous memory).
+/// Fewer arenas (`MALLOC_ARENA_MAX=1`) saved only 5 MB: the memory is freed, not spread.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free pages to the system; it takes no pointer and
+    // is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Saves a publisher's in-flight token straight to the store.
