@@ -1,6 +1,9 @@
 //! `loa run`: the long-running service around the engine — one instance per `data_dir` (a lock
 //! file), a debounced watch of the posts folder, the periodic jobs, and a clean stop on
 //! SIGINT/SIGTERM.
+//!
+//! An idle service does not wake: the watcher blocks in the kernel, the debounce sleeps only
+//! while events are pending, and each periodic job sleeps until its next due time.
 
 use std::fs::File;
 use std::io::Write;
@@ -8,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, new_debouncer};
+use std::collections::BTreeSet;
+
+use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::channel::Channel;
@@ -24,9 +28,18 @@ pub use crate::channels::Unavailable;
 /// The file other loa commands touch after changing the queue, so a running service looks again.
 pub const WAKE_FILE: &str = "wake";
 
-/// How long a file must be quiet before loa reads it: editors save in several steps. Real time,
-/// not the clock's: it is the editor's pace that it waits out.
+/// How long the folder must be quiet before loa reads what changed: editors save in several
+/// steps. Real time, not the clock's: it is the editor's pace that it waits out.
 const DEBOUNCE: Duration = Duration::from_millis(700);
+
+/// The longest a stream of changes (a copy of many files) delays the read of what changed.
+const DEBOUNCE_CAP: Duration = Duration::from_secs(3);
+
+/// The safety rescan: every hour, at the minute the slot bookkeeping always ran. The watcher
+/// reports the events it lost (then loa rescans at once), so this only catches what a watcher
+/// cannot see (a network folder, a watch the system dropped); it reads every file but parses
+/// only those whose text changed.
+const RESCAN_CRON: &str = "0 0 * * * *";
 
 /// Why the service could not start or went wrong. Its text is what the officer reads, in their
 /// language: the libraries' own words (the OS's, notify's, the scheduler's) are told by kind.
@@ -55,7 +68,7 @@ pub enum ServiceError {
             "dịch vụ không khởi động được các việc định kỳ (sổ sách, số liệu, làm mới token); hãy chạy lại, nếu vẫn lỗi thì khởi động lại máy",
         )
     )]
-    Schedule(tokio_cron_scheduler::JobSchedulerError),
+    Schedule(String),
 }
 
 /// Why the folder watch could not start, in the officer's words.
@@ -353,58 +366,129 @@ pub async fn serve_channels(
         return Ok(());
     }
 
-    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let (tx, rx) = mpsc::unbounded_channel::<Seen>();
     let _watcher = watch(&posts_dir, &data_dir, tx)?;
-    let mut scheduler = periodic_jobs(engine.clone(), tz, zalo, collectors).await?;
-
-    let syncer = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            while rx.recv().await.is_some() {
-                if let Err(e) = engine.sync().await {
-                    tracing::error!(error = %e, "could not sync the posts folder");
-                }
-            }
-        })
-    };
+    let jobs = periodic_jobs(engine.clone(), tz, zalo, collectors)?;
+    let syncer = tokio::spawn(follow(engine.clone(), rx));
     tracing::info!(posts = %posts_dir.display(), "loa is running; stop with Ctrl+C");
     engine.clone().run(shutdown).await?;
-    let _ = scheduler.shutdown().await;
+    for job in jobs {
+        job.abort();
+    }
     syncer.abort();
     tracing::info!("loa stopped");
     Ok(())
 }
 
-/// Watches the posts folder (and the wake file), sending one message per quiet batch of changes.
+/// What the watcher saw.
+#[derive(Debug)]
+enum Seen {
+    /// These paths changed (created, written, removed, renamed from or to).
+    Paths(Vec<PathBuf>),
+    /// The watcher lost events: only a rescan can say what changed.
+    Lost,
+    /// Another loa command changed the queue (the wake file).
+    Wake,
+}
+
+/// Watches the posts folder (and the wake file), sending what changed as it happens; `follow`
+/// debounces. The plain watcher, not a debouncer crate's: those tick every quarter of the
+/// debounce even when nothing happens, and an idle service must not wake.
 fn watch(
     posts_dir: &Path,
     data_dir: &Path,
-    tx: mpsc::Sender<()>,
-) -> Result<impl Drop, ServiceError> {
+    tx: mpsc::UnboundedSender<Seen>,
+) -> Result<notify::RecommendedWatcher, ServiceError> {
     let data = crate::paths::absolute(data_dir);
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-        let Ok(events) = result else { return };
+    let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
+        let event = match result {
+            Ok(event) => event,
+            // An error from the watcher (a queue overflow, a watch lost) may hide a change.
+            Err(_) => {
+                let _ = tx.send(Seen::Lost);
+                return;
+            }
+        };
+        if event.need_rescan() {
+            let _ = tx.send(Seen::Lost);
+            return;
+        }
         // Opening and reading a file is not a change: loa's own reads during a sync would
         // otherwise start the next sync, forever.
-        let relevant = events
-            .iter()
-            .filter(|e| !e.kind.is_access())
-            .flat_map(|e| e.paths.iter())
-            .any(|p| is_relevant(p, &data));
-        if relevant {
-            // A full channel already holds a pending sync, which will see this change too.
-            let _ = tx.try_send(());
+        if event.kind.is_access() {
+            return;
+        }
+        let mut paths = Vec::new();
+        for path in event.paths {
+            if !is_relevant(&path, &data) {
+                continue;
+            }
+            if path
+                .parent()
+                .is_some_and(|p| crate::paths::absolute(p) == data)
+            {
+                let _ = tx.send(Seen::Wake);
+            } else {
+                paths.push(path);
+            }
+        }
+        if !paths.is_empty() {
+            let _ = tx.send(Seen::Paths(paths));
         }
     })
     .map_err(|e| ServiceError::Watch(None, e))?;
     std::fs::create_dir_all(posts_dir).map_err(|e| ServiceError::Io(posts_dir.to_path_buf(), e))?;
-    debouncer
+    watcher
         .watch(posts_dir, RecursiveMode::Recursive)
         .map_err(|e| ServiceError::Watch(Some(posts_dir.to_path_buf()), e))?;
-    debouncer
+    watcher
         .watch(data_dir, RecursiveMode::NonRecursive)
         .map_err(|e| ServiceError::Watch(Some(data_dir.to_path_buf()), e))?;
-    Ok(debouncer)
+    Ok(watcher)
+}
+
+/// Turns what the watcher saw into syncs: paths gathered until the folder has been quiet for
+/// `DEBOUNCE` (at most `DEBOUNCE_CAP` after the first), then one sync of those paths, or a
+/// rescan when events were lost. A wake-up from another command needs no reading of the folder:
+/// it changed the store, which the engine reads.
+async fn follow(engine: Arc<Engine>, mut rx: mpsc::UnboundedReceiver<Seen>) {
+    use crate::engine::sync::Scope;
+    while let Some(first) = rx.recv().await {
+        let mut paths: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut lost = false;
+        let take = |seen: Seen, paths: &mut BTreeSet<PathBuf>, lost: &mut bool| match seen {
+            Seen::Paths(p) => paths.extend(p),
+            Seen::Lost => *lost = true,
+            Seen::Wake => engine.wake(),
+        };
+        let started = tokio::time::Instant::now();
+        take(first, &mut paths, &mut lost);
+        // Real time: the editor's pace (see DEBOUNCE). Sleeps only while events are pending.
+        if !paths.is_empty() || lost {
+            loop {
+                let cap =
+                    (started + DEBOUNCE_CAP).saturating_duration_since(tokio::time::Instant::now());
+                tokio::select! {
+                    seen = rx.recv() => match seen {
+                        Some(seen) => take(seen, &mut paths, &mut lost),
+                        None => break,
+                    },
+                    () = tokio::time::sleep(DEBOUNCE.min(cap)) => break,
+                }
+            }
+        }
+        let scope = if lost {
+            tracing::warn!("the folder watcher lost events; rescanning the posts folder");
+            Scope::Changed
+        } else if paths.is_empty() {
+            continue;
+        } else {
+            Scope::Paths(paths.into_iter().collect())
+        };
+        if let Err(e) = engine.sync_scope(scope).await {
+            tracing::error!(error = %e, "could not sync the posts folder");
+        }
+    }
 }
 
 /// Changes worth a rescan: posts and their images, and the wake file; not hidden files, editor
@@ -449,34 +533,80 @@ async fn collect_round(engine: &Engine, collectors: &[Arc<dyn crate::metrics::Co
         Err(e) => tracing::error!(error = %e, "metrics collection failed"),
     }
     crate::app::report::write_html(engine).await;
+    // The report over every post is the largest thing the service builds.
+    crate::engine::release_freed_memory();
 }
 
 /// How often the service looks for due metrics (the ages are 1 h and more apart).
 const METRICS_CRON: &str = "0 */10 * * * *";
 
-/// The periodic jobs: slot bookkeeping every hour, metrics every ten minutes (one round at a
-/// time, the first at start), the Zalo token refresh every half hour.
-async fn periodic_jobs(
+/// Refresh well before the 25-hour Zalo access token ends (and keep the refresh token alive).
+const ZALO_REFRESH_CRON: &str = "0 */30 * * * *";
+
+/// The longest a job sleeps before it looks at the wall time again: tokio's sleep runs on the
+/// monotonic clock, which stops while the computer is suspended and ignores a clock change.
+const CRON_RECHECK: Duration = Duration::from_secs(300);
+
+/// Runs `job` at each time `expr` (cron with seconds, in `tz`) names, one run at a time,
+/// sleeping until the next. Not tokio-cron-scheduler: its scheduler loop wakes every 500 ms
+/// whatever the jobs (a fixed sleep in its ticker, not configurable), and an idle service must
+/// not wake; croner is the cron parser that crate used.
+fn cron_job<F, Fut>(
+    expr: &str,
+    tz: chrono_tz::Tz,
+    job: F,
+) -> Result<tokio::task::JoinHandle<()>, ServiceError>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use croner::parser::{CronParser, Seconds};
+    let cron = CronParser::builder()
+        .seconds(Seconds::Required)
+        .build()
+        .parse(expr)
+        .map_err(|e| ServiceError::Schedule(format!("{expr}: {e}")))?;
+    // The cron runs on the system's wall time, which is the service's clock (`Clock::system`).
+    Ok(tokio::spawn(async move {
+        let mut after = chrono::Utc::now().with_timezone(&tz);
+        loop {
+            let Ok(next) = cron.find_next_occurrence(&after, false) else {
+                return;
+            };
+            loop {
+                let left = (next.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or_default();
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left.min(CRON_RECHECK)).await;
+            }
+            job().await;
+            after = next.max(chrono::Utc::now().with_timezone(&tz));
+        }
+    }))
+}
+
+/// The periodic jobs: the safety rescan with slot bookkeeping every hour, metrics every ten
+/// minutes (one round at a time, the first at start), the Zalo token refresh every half hour.
+fn periodic_jobs(
     engine: Arc<Engine>,
     tz: chrono_tz::Tz,
     zalo: Option<Arc<crate::zalo::oauth::ZaloAuth>>,
     collectors: Vec<Arc<dyn crate::metrics::Collector>>,
-) -> Result<tokio_cron_scheduler::JobScheduler, ServiceError> {
-    use tokio_cron_scheduler::{Job, JobScheduler};
-    let start = ServiceError::Schedule;
-    // The cron runs on the system's wall time, which is the service's clock (`Clock::system`).
-    let scheduler = JobScheduler::new().await.map_err(start)?;
-    let bookkeeper = engine.clone();
-    let job = Job::new_async_tz("0 0 * * * *", tz, move |_id, _lock| {
-        let engine = bookkeeper.clone();
-        Box::pin(async move {
-            if let Err(e) = engine.bookkeeping().await {
-                tracing::error!(error = %e, "slot bookkeeping failed");
+) -> Result<Vec<tokio::task::JoinHandle<()>>, ServiceError> {
+    let mut jobs = Vec::new();
+    let rescanner = engine.clone();
+    jobs.push(cron_job(RESCAN_CRON, tz, move || {
+        let engine = rescanner.clone();
+        async move {
+            // The rescan gives slots and marks missed deliveries too.
+            if let Err(e) = engine.sync_scope(crate::engine::sync::Scope::Changed).await {
+                tracing::error!(error = %e, "could not rescan the posts folder");
             }
-        })
-    })
-    .map_err(start)?;
-    scheduler.add(job).await.map_err(start)?;
+        }
+    })?);
     // A round that runs long (thousands of posts, a slow platform) is never doubled by the next
     // tick: the tick finds the round still going and leaves it.
     let collecting = Arc::new(tokio::sync::Mutex::new(collectors));
@@ -488,36 +618,29 @@ async fn periodic_jobs(
         });
     }
     let collector_engine = engine.clone();
-    let job = Job::new_async_tz(METRICS_CRON, tz, move |_id, _lock| {
+    jobs.push(cron_job(METRICS_CRON, tz, move || {
         let (engine, collecting) = (collector_engine.clone(), collecting.clone());
-        Box::pin(async move {
+        async move {
             let Ok(collectors) = collecting.try_lock() else {
                 return;
             };
             collect_round(&engine, &collectors).await;
-        })
-    })
-    .map_err(start)?;
-    scheduler.add(job).await.map_err(start)?;
+        }
+    })?);
     if let Some(auth) = zalo {
-        // Refresh well before the 25-hour access token ends (and keep the refresh token alive).
-        let engine = engine.clone();
-        let job = Job::new_async_tz("0 */30 * * * *", tz, move |_id, _lock| {
+        jobs.push(cron_job(ZALO_REFRESH_CRON, tz, move || {
             let (auth, engine) = (auth.clone(), engine.clone());
-            Box::pin(async move {
+            async move {
                 match auth.refresh_if_due().await {
                     Ok(true) => tracing::info!("Zalo token refreshed ahead of expiry"),
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "Zalo token refresh"),
                 }
                 record_zalo_tokens(&engine, &auth).await;
-            })
-        })
-        .map_err(start)?;
-        scheduler.add(job).await.map_err(start)?;
+            }
+        })?);
     }
-    scheduler.start().await.map_err(start)?;
-    Ok(scheduler)
+    Ok(jobs)
 }
 
 /// Resolves on Ctrl+C or SIGTERM (what systemd sends).

@@ -229,13 +229,21 @@ impl Engine {
         self.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Brings the store in line with the posts folder, gives slots, marks missed deliveries.
-    ///
-    /// The folder is read (with each image's header) on a blocking thread and outside the
-    /// store's lock, so requests in flight are never held up by a scan; syncs of all processes
-    /// on this data folder (the service, `loa status`) take turns through `data_dir/sync.lock`,
-    /// so an older reading of the folder is never applied over a newer one.
+    /// Brings the store in line with the posts folder, every file read and parsed (start-up,
+    /// `loa status`); gives slots, marks missed deliveries. See [`Engine::sync_scope`].
     pub async fn sync(&self) -> Result<SyncReport> {
+        self.sync_scope(sync::Scope::All).await
+    }
+
+    /// Brings the store in line with the files `scope` names, gives slots, marks missed
+    /// deliveries.
+    ///
+    /// The files are read (with each image's header) on a blocking thread and outside the
+    /// store's lock, which is taken only briefly per question about a path, so requests in
+    /// flight are never held up by a scan; syncs of all processes on this data folder (the
+    /// service, `loa status`) take turns through `data_dir/sync.lock`, so an older reading of
+    /// the folder is never applied over a newer one.
+    pub async fn sync_scope(&self, scope: sync::Scope) -> Result<SyncReport> {
         self.syncs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let config = self.config.clone();
@@ -243,12 +251,14 @@ impl Engine {
         let store = self.store.clone();
         let report = tokio::task::spawn_blocking(move || {
             let _turn = sync::SyncTurn::take(&config.data_dir);
-            let scanned = sync::scan(&config);
-            let mut guard = store
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            guard.in_transaction(|s| {
-                let report = sync::apply(s, &config, scanned, now)?;
+            let lock = || {
+                store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            let reading = sync::read(&config, &scope, |q| sync::lookup(&lock(), q))?;
+            lock().in_transaction(|s| {
+                let report = sync::apply(s, &config, reading, now)?;
                 bookkeeping(s, &config, now)?;
                 Ok(report)
             })
@@ -428,6 +438,9 @@ impl Engine {
                 Some(_) if tasks.is_empty() => Some(now + chrono::Duration::seconds(1)),
                 _ => None,
             };
+            // About to sleep: what this pass freed (every delivery read to find the ready
+            // ones, a sync's reading) goes back to the system, so an idle service stays small.
+            release_freed_memory();
             let sleep = async {
                 match timer {
                     Some(t) => self.clock.sleep_until(t).await,
@@ -939,8 +952,8 @@ fn dated_post_in_slot(all: &[Delivery], i: usize, now: DateTime<Utc>) -> Option<
 /// Gives slots to deliveries waiting for one (file-name order), and marks as missed the
 /// deliveries overdue by more than `max_lateness` that were never tried.
 pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Result<()> {
-    let posts: BTreeMap<String, String> =
-        s.all_posts()?.into_iter().map(|p| (p.id, p.path)).collect();
+    // Ids and paths only: a post's text is not needed to order slots.
+    let posts: BTreeMap<String, String> = s.post_paths()?.into_iter().collect();
     let mut all = s.deliveries()?;
     all.sort_by(|a, b| posts.get(&a.post_id).cmp(&posts.get(&b.post_id)));
     let lateness = chrono::Duration::from_std(config.schedule.max_lateness).unwrap_or_default();
@@ -994,6 +1007,20 @@ pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store:
         }
     }
     Ok(())
+}
+
+/// Hands memory freed after work (a sync, the deliveries read by a dispatch pass, a metrics
+/// round) back to the system; the dispatcher calls it each time before it sleeps. glibc keeps freed memory in its arenas (one per thread that
+/// allocated, the blocking pool's included): without this, an idle service over 10,000 posts
+/// stays at the size of its start-up reading (measured: 18 MB of 38 MB anonymous memory).
+/// Fewer arenas (`MALLOC_ARENA_MAX=1`) saved only 5 MB: the memory is freed, not spread.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free pages to the system; it takes no pointer and
+    // is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Saves a publisher's in-flight token straight to the store.

@@ -12,6 +12,24 @@ pub fn is_post_file_name(name: &str) -> bool {
         && lower.ends_with(".md")
 }
 
+/// True for a folder (`/`-separated, relative to the posts folder; empty for the folder itself)
+/// whose posts `find_posts` lists: no part of it is hidden.
+pub fn is_post_folder(rel: &str) -> bool {
+    rel.split('/')
+        .filter(|part| !part.is_empty())
+        .all(|part| !part.starts_with('.'))
+}
+
+/// True for a file path relative to the posts folder (`/`-separated) that `find_posts` lists:
+/// a post file name in a folder that is not hidden. A file event names paths; this keeps an
+/// event's reading to the files a full scan would read.
+pub fn is_post_path(rel: &str) -> bool {
+    match rel.rsplit_once('/') {
+        Some((folder, name)) => is_post_folder(folder) && is_post_file_name(name),
+        None => is_post_file_name(rel),
+    }
+}
+
 /// Every post under `dir`, recursively, sorted by path (the order slots are given out in).
 /// Hidden folders are skipped. Unreadable folders are skipped too; the caller reports a missing
 /// `dir` itself.
@@ -56,5 +74,17 @@ mod tests {
         assert!(!is_post_file_name("bai.md.swp"));
         assert!(!is_post_file_name("~$bai.md"));
         assert!(!is_post_file_name("anh.png"));
+    }
+
+    #[test]
+    fn a_path_is_a_post_where_a_scan_would_list_it() {
+        assert!(is_post_path("bai.md"));
+        assert!(is_post_path("2026/12/bai.md"));
+        assert!(!is_post_path(".git/bai.md"));
+        assert!(!is_post_path("nhap/.cu/bai.md"));
+        assert!(!is_post_path("images/anh.jpg"));
+        assert!(is_post_folder(""));
+        assert!(is_post_folder("2026/12"));
+        assert!(!is_post_folder("2026/.tmp"));
     }
 }

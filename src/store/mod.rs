@@ -742,6 +742,97 @@ impl Store {
     }
 }
 
+/// What sync needs of a present post to place a file event without its text: a post's record
+/// carries its whole text, and a folder of 10,000 posts must not be held in memory at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostHead {
+    /// Stable id.
+    pub id: String,
+    /// Path under `posts_dir`, `/`-separated.
+    pub path: String,
+    /// sha256 of the normalized text.
+    pub content_hash: String,
+    /// When loa first saw it.
+    pub first_seen_at: DateTime<Utc>,
+    /// No problems were recorded for it.
+    pub clean: bool,
+}
+
+const HEAD_COLUMNS: &str = "id, path, content_hash, first_seen_at, problems IS NULL";
+
+fn head_from_row(r: &Row<'_>) -> rusqlite::Result<PostHead> {
+    Ok(PostHead {
+        id: r.get(0)?,
+        path: r.get(1)?,
+        content_hash: r.get(2)?,
+        first_seen_at: parse_ts(r.get(3)?).unwrap_or_default(),
+        clean: r.get(4)?,
+    })
+}
+
+impl Store {
+    fn heads_where(&self, condition: &str, args: impl rusqlite::Params) -> Result<Vec<PostHead>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM posts WHERE present = 1 {condition} ORDER BY path"
+        ))?;
+        let rows = stmt.query_map(args, head_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every present post's head, by path.
+    pub fn present_heads(&self) -> Result<Vec<PostHead>> {
+        self.heads_where("", [])
+    }
+
+    /// The present post at `path`, if any.
+    pub fn present_head_at(&self, path: &str) -> Result<Option<PostHead>> {
+        Ok(self
+            .heads_where("AND path = ?1", [path])?
+            .into_iter()
+            .next())
+    }
+
+    /// Present posts whose text has the hash `hash` (copies of one another).
+    pub fn present_heads_with_hash(&self, hash: &str) -> Result<Vec<PostHead>> {
+        self.heads_where("AND content_hash = ?1", [hash])
+    }
+
+    /// Present posts at `path` or under the folder `path`.
+    pub fn present_heads_under(&self, path: &str) -> Result<Vec<PostHead>> {
+        self.heads_where(
+            "AND (path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/')",
+            [path],
+        )
+    }
+
+    /// Present posts whose text contains `text` (an image's file name).
+    pub fn present_heads_mentioning(&self, text: &str) -> Result<Vec<PostHead>> {
+        self.heads_where("AND instr(content, ?1) > 0", [text])
+    }
+
+    /// Every post's id and path, present or not, without their text.
+    pub fn post_paths(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, path FROM posts")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The deliveries of one post whose row this loa cannot read.
+    pub fn unreadable_deliveries_of(&self, post_id: &str) -> Result<Vec<UnreadableDelivery>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE post_id = ?1 ORDER BY channel"
+        ))?;
+        let rows = stmt.query_map([post_id], read_delivery)?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let Err(u) = row? {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// One delivery read in `conn` (a transaction or not); an unreadable row is an error.
 fn read_one(conn: &Connection, id: i64) -> Result<Option<Delivery>> {
     let row = conn
