@@ -15,7 +15,7 @@
 //! loa only reads here: nothing under `posts_dir` is ever written, moved or deleted.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -157,10 +157,14 @@ pub fn read(
 ) -> store::Result<Reading> {
     let dir = &config.posts_dir;
     // Each candidate path with the store's head for it, if it has one.
-    let mut candidates: BTreeMap<String, Option<PostHead>> = BTreeMap::new();
-    let add_heads = |c: &mut BTreeMap<String, Option<PostHead>>, heads: Vec<PostHead>| {
+    // The file's own path is kept when it was listed: a name that is not valid UTF-8 has a
+    // lossy `rel` that joins back to no file.
+    type Candidates = BTreeMap<String, (Option<PathBuf>, Option<PostHead>)>;
+    let mut candidates: Candidates = BTreeMap::new();
+    let add_heads = |c: &mut Candidates, heads: Vec<PostHead>| {
         for h in heads {
-            c.insert(h.path.clone(), Some(h));
+            let entry = c.entry(h.path.clone()).or_insert((None, None));
+            entry.1 = Some(h);
         }
     };
     let listed_all = matches!(scope, Scope::All | Scope::Changed);
@@ -168,7 +172,7 @@ pub fn read(
         Scope::All | Scope::Changed => {
             for path in discover::find_posts(dir) {
                 if let Some(rel) = crate::paths::relative_slash(&path, dir) {
-                    candidates.insert(rel, None);
+                    candidates.insert(rel, (Some(path), None));
                 }
             }
             add_heads(&mut candidates, ask(Query::All)?);
@@ -189,14 +193,16 @@ pub fn read(
                         if discover::is_post_folder(&rel) {
                             for file in discover::find_posts(&path) {
                                 if let Some(rel) = crate::paths::relative_slash(&file, dir) {
-                                    candidates.entry(rel).or_insert(None);
+                                    candidates.entry(rel).or_insert((Some(file), None));
                                 }
                             }
                         }
                         add_heads(&mut candidates, ask(Query::Under(&rel))?);
                     }
                     Ok(_) if discover::is_post_path(&rel) => {
-                        candidates.entry(rel.clone()).or_insert(None);
+                        candidates
+                            .entry(rel.clone())
+                            .or_insert((Some(path.clone()), None));
                         add_heads(&mut candidates, ask(Query::At(&rel))?);
                     }
                     // Another file (an image): the posts that may use it are read again.
@@ -219,8 +225,8 @@ pub fn read(
         listed_all,
         parsed_all: *scope == Scope::All,
     };
-    for (rel, head) in candidates {
-        match read_one(config, &rel, head.as_ref(), skip_unchanged) {
+    for (rel, (path, head)) in candidates {
+        match read_one(config, &rel, path.as_deref(), head.as_ref(), skip_unchanged) {
             Read::Post(s) => reading.scanned.push(*s),
             Read::Unchanged => {}
             Read::Gone => {
@@ -249,11 +255,17 @@ fn depends_on_more(text: &str) -> bool {
 }
 
 /// Reads the post file at `rel` (under `posts_dir`), comparing it with the store's `head`.
-fn read_one(config: &Config, rel: &str, head: Option<&PostHead>, skip_unchanged: bool) -> Read {
+fn read_one(
+    config: &Config,
+    rel: &str,
+    path: Option<&Path>,
+    head: Option<&PostHead>,
+    skip_unchanged: bool,
+) -> Read {
     if !discover::is_post_path(rel) {
         return Read::Gone;
     }
-    let path = config.posts_dir.join(rel);
+    let path = path.map_or_else(|| config.posts_dir.join(rel), Path::to_path_buf);
     match std::fs::symlink_metadata(&path) {
         Ok(m) if !m.is_dir() => {}
         _ => return Read::Gone,
@@ -397,7 +409,7 @@ pub fn apply(
                     if !in_scope.insert(h.path.clone()) {
                         continue;
                     }
-                    match read_one(config, &h.path, Some(&h), false) {
+                    match read_one(config, &h.path, None, Some(&h), false) {
                         Read::Post(s) => scanned.push(*s),
                         Read::Unchanged => {}
                         Read::Gone => gone.push(h.path.clone()),
@@ -735,6 +747,32 @@ mod tests {
                 "{problem}"
             );
         }
+    }
+
+    /// A file event naming a file whose name is not valid UTF-8 reads that file (its lossy
+    /// relative name joins back to no file).
+    #[cfg(unix)]
+    #[test]
+    fn an_event_on_a_file_named_in_no_encoding_reads_that_file() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let posts = dir.path().join("posts");
+        std::fs::create_dir(&posts).unwrap();
+        let file = posts.join(std::ffi::OsStr::from_bytes(b"tin-\xff-moi.md"));
+        std::fs::write(
+            &file,
+            "---\ntitle: x\npublish_at: 2026-13-45 07:00\n---\nx\n",
+        )
+        .unwrap();
+        let mut config = Config::parse("").unwrap();
+        config.posts_dir = posts;
+        let reading = read(&config, &Scope::Paths(vec![file]), |_| Ok(Vec::new())).unwrap();
+        assert_eq!(reading.scanned.len(), 1);
+        assert!(
+            reading.scanned[0].problems[0].contains("publish_at"),
+            "{:?}",
+            reading.scanned[0].problems
+        );
     }
 
     #[test]
