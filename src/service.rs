@@ -494,7 +494,9 @@ async fn follow(engine: Arc<Engine>, mut rx: mpsc::UnboundedReceiver<Seen>) {
 /// Changes worth a rescan: posts and their images, and the wake file; not hidden files, editor
 /// swap and backup files, or loa's own database files.
 fn is_relevant(path: &Path, data_dir: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+    // A name in no encoding is still a file the officer dropped: read lossily, it is checked
+    // (and reported) like any other.
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
         return false;
     };
     // In the data folder only the wake file speaks to the service; the database and the token
