@@ -438,9 +438,12 @@ impl Engine {
                 Some(_) if tasks.is_empty() => Some(now + chrono::Duration::seconds(1)),
                 _ => None,
             };
-            // About to sleep: what this pass freed (every delivery read to find the ready
-            // ones, a sync's reading) goes back to the system, so an idle service stays small.
-            release_freed_memory();
+            // About to sleep with nothing in flight: what the work freed (a sync's reading,
+            // the deliveries read) goes back to the system, so an idle service stays small.
+            // Not between the turns of busy work: trimming walks the heap each time.
+            if tasks.is_empty() {
+                release_freed_memory();
+            }
             let sleep = async {
                 match timer {
                     Some(t) => self.clock.sleep_until(t).await,
