@@ -957,7 +957,10 @@ fn dated_post_in_slot(all: &[Delivery], i: usize, now: DateTime<Utc>) -> Option<
 pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store::Result<()> {
     // Ids and paths only: a post's text is not needed to order slots.
     let posts: BTreeMap<String, String> = s.post_paths()?.into_iter().collect();
-    let mut all = s.deliveries()?;
+    // Only what can matter: deliveries still waiting, and those due from an hour before now on
+    // (a slot is at or after now, and only a time within the hour of it takes it). The
+    // published history is not read.
+    let mut all = s.deliveries_due_since(now - slots::SLOT_GAP)?;
     all.sort_by(|a, b| posts.get(&a.post_id).cmp(&posts.get(&b.post_id)));
     let lateness = chrono::Duration::from_std(config.schedule.max_lateness).unwrap_or_default();
     for i in 0..all.len() {

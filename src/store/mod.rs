@@ -582,6 +582,18 @@ impl Store {
         Ok(readable(rows)?)
     }
 
+    /// The deliveries still waiting (scheduled, retrying, in flight) and every other one due at
+    /// or after `since`, in post then channel order: what slot bookkeeping needs.
+    pub fn deliveries_due_since(&self, since: DateTime<Utc>) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries \
+             WHERE state IN ('scheduled', 'retry_wait', 'publishing') OR due_at >= ?1 \
+             ORDER BY post_id, channel"
+        ))?;
+        let rows = stmt.query_map([ts(since)], read_delivery)?;
+        Ok(readable(rows)?)
+    }
+
     /// Deliveries whose row holds a value this loa does not know (never acted on).
     pub fn unreadable_deliveries(&self) -> Result<Vec<UnreadableDelivery>> {
         let mut stmt = self.conn.prepare(&format!(
