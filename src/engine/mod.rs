@@ -64,6 +64,8 @@ pub struct Engine {
     in_flight: Mutex<BTreeSet<i64>>,
     /// How many times the posts folder was read (an idle service must not read it).
     syncs: std::sync::atomic::AtomicU64,
+    /// How many post files syncs have parsed (a file event parses the files it names).
+    parsed: std::sync::atomic::AtomicU64,
 }
 
 /// Which request a ready delivery needs.
@@ -158,6 +160,7 @@ impl Engine {
             per_channel,
             in_flight: Mutex::new(BTreeSet::new()),
             syncs: std::sync::atomic::AtomicU64::new(0),
+            parsed: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -229,6 +232,11 @@ impl Engine {
         self.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many post files the syncs since start have parsed.
+    pub fn posts_parsed(&self) -> u64 {
+        self.parsed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Brings the store in line with the posts folder, every file read and parsed (start-up,
     /// `loa status`); gives slots, marks missed deliveries. See [`Engine::sync_scope`].
     pub async fn sync(&self) -> Result<SyncReport> {
@@ -249,7 +257,7 @@ impl Engine {
         let config = self.config.clone();
         let now = self.clock.now();
         let store = self.store.clone();
-        let report = tokio::task::spawn_blocking(move || {
+        let (report, parsed) = tokio::task::spawn_blocking(move || {
             let _turn = sync::SyncTurn::take(&config.data_dir);
             let lock = || {
                 store
@@ -257,15 +265,20 @@ impl Engine {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
             };
             let reading = sync::read(&config, &scope, |q| sync::lookup(&lock(), q))?;
-            lock().in_transaction(|s| {
-                let report = sync::apply(s, &config, reading, now)?;
-                bookkeeping(s, &config, now)?;
-                Ok(report)
-            })
+            let parsed = reading.parsed();
+            lock()
+                .in_transaction(|s| {
+                    let report = sync::apply(s, &config, reading, now)?;
+                    bookkeeping(s, &config, now)?;
+                    Ok(report)
+                })
+                .map(|report| (report, parsed))
         })
         .await
         .map_err(|e| EngineError::Join(e.to_string()))??;
-        tracing::debug!(?report, "posts folder synced");
+        self.parsed
+            .fetch_add(parsed as u64, std::sync::atomic::Ordering::Relaxed);
+        tracing::debug!(?report, parsed, "posts folder synced");
         self.wake();
         Ok(report)
     }

@@ -126,6 +126,13 @@ pub struct Reading {
     parsed_all: bool,
 }
 
+impl Reading {
+    /// How many post files this reading parsed.
+    pub fn parsed(&self) -> usize {
+        self.scanned.len()
+    }
+}
+
 /// A question a reading asks the store (kept to heads: no post's text is loaded to answer).
 pub enum Query<'a> {
     /// The present post at this path.
