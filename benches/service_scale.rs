@@ -29,6 +29,25 @@ fn memory(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Resident memory by kind (kB): anonymous (the heap) and file-backed (the binary's pages).
+fn split(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    format!(
+        "anonymous {:.1} MB, file-backed {:.1} MB",
+        field("RssAnon:"),
+        field("RssFile:")
+    )
+}
+
 /// CPU time the process used so far (user + system), from `/proc/PID/stat`.
 fn cpu(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -146,6 +165,7 @@ async fn main() {
 
     let startup = until_idle(pid).await;
     let (rss_idle, hwm_start) = memory(pid);
+    eprintln!("rss_idle: {}", split(pid));
 
     // 100 file events: 50 new scheduled posts, 50 edits.
     for i in 0..50 {
@@ -157,6 +177,7 @@ async fn main() {
     }
     until_idle(pid).await;
     let (rss_events, hwm_events) = memory(pid);
+    eprintln!("rss_events: {}", split(pid));
 
     let (cpu0, wake0) = (cpu(pid), switches(pid));
     tokio::time::sleep(Duration::from_secs(idle_s)).await;
@@ -195,6 +216,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let (rss_end, hwm_end) = memory(pid);
+    eprintln!("rss_end: {}", split(pid));
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
