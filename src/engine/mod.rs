@@ -307,19 +307,13 @@ impl Engine {
     async fn ready(&self, skip: usize) -> Result<Vec<(Delivery, Work)>> {
         let now = self.clock.now();
         let windows = self.native_windows();
-        // A post may be handed to a platform's scheduler this far ahead of its time.
-        let horizon = now
-            + windows
-                .values()
-                .flatten()
-                .map(|(_, max)| *max)
-                .max()
-                .unwrap_or_default();
         let limit = CHANNEL_CONCURRENCY * READY_PAGE + skip;
         self.with_store(move |s| {
             let blocked = blocked_channels(s, now)?;
             let mut out: Vec<(DateTime<Utc>, Delivery, Work)> = Vec::new();
             for (channel, window) in windows.iter().filter(|(c, _)| !blocked.contains(c)) {
+                // A post may be handed to this platform's scheduler so far ahead of its time.
+                let horizon = now + window.map(|(_, max)| max).unwrap_or_default();
                 for d in s.ready_candidates(*channel, now, horizon, limit)? {
                     if let Some((at, work)) = work_for(&d, *window, now)
                         && at <= now
