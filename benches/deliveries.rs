@@ -179,31 +179,21 @@ async fn bare_loop(dir: &Path, n: usize) -> (Duration, usize) {
                 .unwrap();
             assert!(answer.status().is_success());
         }
-        let created: serde_json::Value = http
-            .post(format!("{url}/v2.0/article/create"))
-            .header("access_token", &access)
-            .json(&create)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let created = zalo_call(
+            &http,
+            &url,
+            loa::render::zalo::CREATE_PATH,
+            &access,
+            &create,
+        )
+        .await;
         let processing = created["data"]["token"]
             .as_str()
             .expect("a token")
             .to_string();
         for wait in [2, 4, 8, 16] {
-            let verified: serde_json::Value = http
-                .post(format!("{url}/v2.0/article/verify"))
-                .header("access_token", &access)
-                .json(&serde_json::json!({ "token": processing }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = serde_json::json!({ "token": processing });
+            let verified = zalo_call(&http, &url, "/v2.0/article/verify", &access, &body).await;
             if verified["error"] == 0 {
                 break;
             }
@@ -216,6 +206,25 @@ async fn bare_loop(dir: &Path, n: usize) -> (Duration, usize) {
     let requests = sb.received.lock().unwrap().len();
     server.abort();
     (took, requests)
+}
+
+/// One Zalo OA call of the bare loop: a JSON POST with the access token, its JSON answer.
+async fn zalo_call(
+    http: &reqwest::Client,
+    url: &str,
+    path: &str,
+    access: &str,
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    http.post(format!("{url}{path}"))
+        .header("access_token", access)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::main]
