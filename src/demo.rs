@@ -50,6 +50,10 @@ pub struct DemoOptions {
     pub ghost_rate: f64,
     /// Write the log to `work_dir/demo.log` (the story on the terminal stays clean).
     pub log_file: bool,
+    /// Serve the dashboard while the demo runs (on 127.0.0.1:8640, or any free port).
+    pub dashboard: bool,
+    /// After the summary, keep the dashboard up until Enter is pressed (on a terminal).
+    pub wait_for_enter: bool,
 }
 
 impl Default for DemoOptions {
@@ -60,6 +64,8 @@ impl Default for DemoOptions {
             fail_rate: 0.2,
             ghost_rate: 0.2,
             log_file: false,
+            dashboard: true,
+            wait_for_enter: false,
         }
     }
 }
@@ -137,7 +143,15 @@ pub async fn run(
         clock.clone(),
     ));
     let collectors = channels.collectors;
+    let dashboard = if options.dashboard {
+        Some(demo_dashboard(&engine).await?)
+    } else {
+        None
+    };
 
+    if let Some(started) = &dashboard {
+        writeln!(out, "{}", crate::web::address_line(started.address))?;
+    }
     writeln!(
         out,
         "{}",
@@ -256,6 +270,7 @@ pub async fn run(
     }
     let _ = stop.send(());
     running.await??;
+    let story_end = clock.now();
     let _ = metrics_stop.send(true);
     metrics.await?;
     // A last round, so the summary shows the figures as they are now.
@@ -291,8 +306,56 @@ pub async fn run(
             )
         )?;
     }
+    if let Some(started) = dashboard {
+        // The story is over; its clock runs on. The pages show the week the story ended in.
+        started.dashboard.freeze(story_end);
+        let address = started.address;
+        if options.wait_for_enter {
+            writeln!(
+                out,
+                "\n{}",
+                tr(
+                    format!(
+                        "The dashboard stays open at {}: look at the week, the posts and the figures. Press Enter to stop.",
+                        crate::web::url_of(address)
+                    ),
+                    format!(
+                        "Bảng điều khiển vẫn mở tại {}: hãy xem lịch tuần, các bài và số liệu. Nhấn Enter để dừng.",
+                        crate::web::url_of(address)
+                    ),
+                )
+            )?;
+            out.flush()?;
+            let _ = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)
+            })
+            .await;
+        }
+        started.task.abort();
+        crate::web::forget_address(&data_dir);
+    }
     server.abort();
     Ok(result)
+}
+
+/// The demo's dashboard: on 127.0.0.1:8640 as the example config has it, or on any free port
+/// when that one is taken (another loa, another demo).
+async fn demo_dashboard(engine: &Arc<Engine>) -> anyhow::Result<crate::web::Started> {
+    let mut last = None;
+    for port in [8640, 0] {
+        let web = crate::config::WebConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        match crate::web::start(engine.clone(), &web, None).await {
+            Ok(started) => return Ok(started),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(anyhow::anyhow!(
+        "{}",
+        last.map(|e| e.to_string()).unwrap_or_default()
+    ))
 }
 
 fn demo_config(url: &str, posts_dir: &Path, data_dir: &Path) -> anyhow::Result<Config> {

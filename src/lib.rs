@@ -30,4 +30,5 @@ pub mod store;
 pub mod text;
 pub mod token_store;
 pub mod turn;
+pub mod web;
 pub mod zalo;

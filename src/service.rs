@@ -69,6 +69,9 @@ pub enum ServiceError {
         )
     )]
     Schedule(String),
+    /// The dashboard (`[web]`) could not start.
+    #[error(transparent)]
+    Web(#[from] crate::web::StartError),
 }
 
 /// Why the folder watch could not start, in the officer's words.
@@ -366,6 +369,17 @@ pub async fn serve_channels(
         return Ok(());
     }
 
+    // The dashboard, when configured: started before the watcher so that a port in use stops
+    // the service at once, with the fix, instead of after it has started publishing.
+    let dashboard = match &config.web {
+        Some(web) => {
+            let started =
+                crate::web::start(engine.clone(), web, crate::web::password_from_env()).await?;
+            eprintln!("{}", crate::web::address_line(started.address));
+            Some(started.task)
+        }
+        None => None,
+    };
     let (tx, rx) = mpsc::unbounded_channel::<Seen>();
     let _watcher = watch(&posts_dir, &data_dir, tx)?;
     let jobs = periodic_jobs(engine.clone(), tz, zalo, collectors)?;
@@ -376,6 +390,10 @@ pub async fn serve_channels(
         job.abort();
     }
     syncer.abort();
+    if let Some(task) = dashboard {
+        task.abort();
+        crate::web::forget_address(&data_dir);
+    }
     tracing::info!("loa stopped");
     Ok(())
 }

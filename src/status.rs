@@ -26,6 +26,9 @@ pub struct Status {
     /// Deliveries whose record loa cannot read: loa leaves them alone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<UnreadableStatus>,
+    /// The running service's dashboard address (`[web]`), when it serves one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<String>,
 }
 
 /// A delivery whose record holds a value this loa does not know.
@@ -252,6 +255,7 @@ pub fn build(
         channels,
         timezone: tz.name().to_string(),
         unreadable,
+        dashboard: None,
     })
 }
 
@@ -390,6 +394,12 @@ pub fn text(status: &Status, tz: Tz) -> String {
         if let Some(r) = &c.reason {
             out.push_str(&format!("            {r}\n"));
         }
+    }
+    if let Some(url) = &status.dashboard {
+        out.push_str(&format!(
+            "\n{}: {url}\n",
+            tr("Dashboard", "Bảng điều khiển")
+        ));
     }
     out
 }

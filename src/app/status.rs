@@ -22,7 +22,10 @@ pub async fn status(config: Config) -> Result<Status, AppError> {
         Vec::new()
     };
     let now = engine.clock().now();
-    Ok(engine
+    let dashboard = crate::web::running_address(&config.data_dir);
+    let mut status = engine
         .with_store(move |s| crate::status::build(s, &config, now, &unavailable))
-        .await?)
+        .await?;
+    status.dashboard = dashboard;
+    Ok(status)
 }

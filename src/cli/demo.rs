@@ -16,8 +16,12 @@ pub fn demo(log_file: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Res
         .enable_all()
         .build()?;
     let mut buffer = StdoutLines;
+    use std::io::IsTerminal;
     let options = DemoOptions {
         log_file,
+        // A new user on a terminal gets time to look at the dashboard; scripts and tests don't
+        // wait.
+        wait_for_enter: io::stdin().is_terminal() && io::stdout().is_terminal(),
         ..DemoOptions::default()
     };
     let result = runtime.block_on(demo::run(&options, &mut buffer));

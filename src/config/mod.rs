@@ -53,6 +53,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// The communication plan's targets, per channel.
     pub targets: Targets,
+    /// The dashboard `loa run` serves, when `[web]` is in the file.
+    pub web: Option<WebConfig>,
     /// Problems that do not stop loa (e.g. a plain-http media URL).
     pub warnings: Vec<Diagnostic>,
 }
@@ -130,6 +132,21 @@ pub struct ZaloConfig {
 pub struct MediaConfig {
     /// Public URL at which `posts_dir` is served, ending with `/`.
     pub public_base_url: Option<String>,
+}
+
+/// `[web]`: the dashboard served by `loa run`.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// The address it listens on (`127.0.0.1:8640` by default). Anything but a loopback
+    /// address needs `LOA_WEB_PASSWORD` in the environment.
+    pub listen: std::net::SocketAddr,
+}
+
+impl WebConfig {
+    /// Whether only this machine can reach the dashboard.
+    pub fn is_loopback(&self) -> bool {
+        self.listen.ip().is_loopback()
+    }
 }
 
 /// `[targets]`.
@@ -225,6 +242,7 @@ struct RawConfig {
     media: RawMedia,
     #[serde(default)]
     targets: RawTargets,
+    web: Option<RawWeb>,
 }
 
 #[derive(Deserialize, Default)]
@@ -270,6 +288,12 @@ struct RawZalo {
 #[serde(deny_unknown_fields)]
 struct RawMedia {
     public_base_url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    listen: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -540,6 +564,7 @@ impl Validator<'_> {
         let facebook = self.facebook(raw.facebook);
         let zalo = self.zalo(raw.zalo);
         let media = self.media(raw.media);
+        let web = raw.web.map(|w| self.web(w));
         let targets = Targets {
             facebook: self.target("targets.facebook", raw.targets.facebook),
             zalo: self.target("targets.zalo", raw.targets.zalo),
@@ -562,6 +587,7 @@ impl Validator<'_> {
             zalo,
             media,
             targets,
+            web,
             warnings: self.warnings,
         })
     }
@@ -937,6 +963,35 @@ impl Validator<'_> {
             }
         });
         MediaConfig { public_base_url }
+    }
+
+    fn web(&mut self, raw: RawWeb) -> WebConfig {
+        let default = std::net::SocketAddr::from(([127, 0, 0, 1], 8640));
+        let listen = match raw.listen {
+            None => default,
+            Some(l) => {
+                let text = l.get_ref().trim();
+                // `localhost:8640` is what people write; it means the loopback address.
+                let text = text
+                    .strip_prefix("localhost:")
+                    .map_or_else(|| text.to_string(), |port| format!("127.0.0.1:{port}"));
+                text.parse().unwrap_or_else(|_| {
+                    self.error(
+                        l.span(),
+                        tr(
+                            format!("`web.listen`: `{}` is not an address with a port", l.get_ref()),
+                            format!("`web.listen`: `{}` không phải địa chỉ có cổng", l.get_ref()),
+                        ),
+                        Some(tr(
+                            r#"e.g. listen = "127.0.0.1:8640" (only this computer) or listen = "0.0.0.0:8640" (the office network, with LOA_WEB_PASSWORD set)"#.into(),
+                            r#"ví dụ listen = "127.0.0.1:8640" (chỉ máy này) hoặc listen = "0.0.0.0:8640" (mạng cơ quan, cần đặt LOA_WEB_PASSWORD)"#.into(),
+                        )),
+                    );
+                    default
+                })
+            }
+        };
+        WebConfig { listen }
     }
 
     fn target(&mut self, key: &str, raw: Option<Spanned<String>>) -> Option<Target> {

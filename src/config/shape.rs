@@ -54,6 +54,7 @@ const ZALO: &[(&str, Kind)] = &[
 ];
 const MEDIA: &[(&str, Kind)] = &[("public_base_url", Kind::Text)];
 const TARGETS: &[(&str, Kind)] = &[("facebook", Kind::Text), ("zalo", Kind::Text)];
+const WEB: &[(&str, Kind)] = &[("listen", Kind::Text)];
 
 /// The top level of `config/loa.toml` (docs/CONTRACT.md).
 const TOP: &[(&str, Kind)] = &[
@@ -67,11 +68,12 @@ const TOP: &[(&str, Kind)] = &[
     ("zalo", Kind::Section(ZALO)),
     ("media", Kind::Section(MEDIA)),
     ("targets", Kind::Section(TARGETS)),
+    ("web", Kind::Section(WEB)),
 ];
 
-/// Sections people may write from the README's plan ("local dashboard, alerts: next") that this
-/// loa does not have yet: refused with that said plainly, not as a misspelling.
-const PLANNED: &[&str] = &["alerts", "web", "dashboard"];
+/// Sections people may write from the contract that this loa does not have yet: refused with
+/// that said plainly, not as a misspelling.
+const PLANNED: &[&str] = &["alerts", "zalo_groups", "radio"];
 
 /// Every problem of the config's shape: unknown sections and keys, values of the wrong type.
 pub fn check(table: &DeTable<'_>, index: &LineIndex<'_>) -> Vec<Diagnostic> {

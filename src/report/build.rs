@@ -528,6 +528,7 @@ fn attention(inputs: &Inputs, channels: &[Channel], now: DateTime<Utc>, tz: Tz) 
             kind: AttentionKind::Delivery,
             title: Some(row.title.clone()),
             fix: Some(fix),
+            post_id: Some(row.post_id.clone()),
         });
     }
     let hint = |c: Channel| crate::channels::spec(c).map(|s| s.reauth_hint());
@@ -552,6 +553,7 @@ fn attention(inputs: &Inputs, channels: &[Channel], now: DateTime<Utc>, tz: Tz) 
                     tr("the channel needs a new token", "kênh cần mã truy cập mới").into()
                 }),
                 kind: AttentionKind::Channel,
+                post_id: None,
                 title: None,
                 fix: hint(rec.channel),
             }),
@@ -572,6 +574,7 @@ fn attention(inputs: &Inputs, channels: &[Channel], now: DateTime<Utc>, tz: Tz) 
                         ),
                     ),
                     kind: AttentionKind::Channel,
+                    post_id: None,
                     title: None,
                     fix: Some(
                         tr(
@@ -623,6 +626,7 @@ fn attention(inputs: &Inputs, channels: &[Channel], now: DateTime<Utc>, tz: Tz) 
                 )
             },
             kind: AttentionKind::Channel,
+            post_id: None,
             title: None,
             fix: Some(
                 tr(
@@ -652,9 +656,34 @@ fn token_expiring(
             format!("mã truy cập hết hạn vào {when}"),
         ),
         kind: AttentionKind::Channel,
+        post_id: None,
         title: None,
         fix: hint,
     }
+}
+
+/// Only the attention list of the report (what needs the officer, on the enabled channels),
+/// without reading the range's figures: for pages that show it beside something else.
+pub fn load_attention(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    zalo_refresh_expires: Option<DateTime<Utc>>,
+) -> crate::store::Result<Vec<Attention>> {
+    let inputs = Inputs {
+        rows: Vec::new(),
+        attention: store.attention_rows()?,
+        accounts: Vec::new(),
+        channels: store.channels()?,
+        retired: store.all_retired_metrics()?,
+        zalo_refresh_expires,
+    };
+    Ok(attention(
+        &inputs,
+        &config.enabled_channels(),
+        now,
+        config.timezone,
+    ))
 }
 
 /// Reads what the report needs from `store` and computes it.

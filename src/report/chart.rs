@@ -49,6 +49,12 @@ pub fn css_colour(c: Channel) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
+/// The class that gives a channel's colour on a page (`templates/report.css` defines it with
+/// the same colour as [`css_colour`]): pages served with a strict CSP allow no inline style.
+pub fn css_class(c: Channel) -> String {
+    format!("ch-{}", c.name())
+}
+
 const FONT: &str = "sans-serif";
 
 /// Days in an average month, for the legend's approximate scaled target.
@@ -227,6 +233,8 @@ pub struct Key {
     pub label: String,
     /// Its CSS colour.
     pub colour: String,
+    /// The page's class for that colour (`ch-facebook`, `ch-zalo` in `templates/report.css`).
+    pub class: String,
     /// A dashed line (a target) rather than a bar.
     pub line: bool,
 }
@@ -238,6 +246,7 @@ pub fn views_legend(r: &Report) -> Vec<Key> {
         .map(|c| Key {
             label: f::channel(c).to_string(),
             colour: css_colour(c),
+            class: css_class(c),
             line: false,
         })
         .collect()
@@ -274,6 +283,7 @@ pub fn posts_legend(r: &Report) -> Vec<Key> {
                 Key {
                     label,
                     colour: css_colour(t.channel),
+                    class: css_class(t.channel),
                     line: true,
                 }
             }),

@@ -93,7 +93,7 @@ impl Words {
 /// A channel's card.
 struct Card {
     channel: &'static str,
-    colour: String,
+    class: String,
     posts: String,
     figures: Vec<(String, String)>,
 }
@@ -164,6 +164,16 @@ struct Page {
     zone: String,
     by: String,
     made: String,
+    /// [`Sections`], rendered (and so escaped) by its own template.
+    sections: String,
+}
+
+/// The report's body: attention, totals, charts, targets, posts, tags, followers. The file
+/// page and the dashboard's engagement page show the same sections.
+#[derive(Template)]
+#[template(path = "report_sections.html")]
+struct Sections {
+    w: Words,
     cards: Vec<Card>,
     charts: Vec<ChartView>,
     metric_heads: Vec<String>,
@@ -178,10 +188,31 @@ struct Page {
 
 /// The report as one HTML page, in `r.language`.
 pub fn html(r: &Report) -> String {
-    page(r)
+    let l = r.language;
+    let tz: chrono_tz::Tz = r.timezone.parse().unwrap_or(chrono_tz::UTC);
+    Page {
+        lang: f::pick(l, "en", "vi"),
+        w: Words::new(l, &r.timezone),
+        range: f::range(l, r.since, r.until),
+        zone: f::zone(l, &r.timezone),
+        by: format!("{} {}", f::pick(l, "per", "theo"), f::by(l, r.by)),
+        made: f::date_time(l, &r.generated_at.with_timezone(&tz)),
+        sections: sections(r),
+    }
+    .render()
+    .expect("the report template renders any report")
+}
+
+/// The report's sections (everything under the page's heading) as HTML, every text escaped:
+/// for a page that has its own heading, such as the dashboard's.
+pub fn sections(r: &Report) -> String {
+    body(r)
         .render()
         .expect("the report template renders any report")
 }
+
+/// The report's style sheet: the file page inlines it, the dashboard serves it.
+pub const CSS: &str = include_str!("../../templates/report.css");
 
 fn figures(l: Language, fs: &Figures, cols: &[&str]) -> Vec<String> {
     cols.iter().map(|m| f::figure(l, fs.get(m))).collect()
@@ -219,10 +250,9 @@ fn chart_view(
     })
 }
 
-fn page(r: &Report) -> Page {
+fn body(r: &Report) -> Sections {
     let l = r.language;
     let cols = f::metric_columns(r);
-    let tz: chrono_tz::Tz = r.timezone.parse().unwrap_or(chrono_tz::UTC);
     let channel_figures = |c: Channel| -> Vec<&str> {
         r.metrics
             .iter()
@@ -230,19 +260,14 @@ fn page(r: &Report) -> Page {
             .map(|m| m.metrics.clone())
             .unwrap_or_else(|| cols.clone())
     };
-    Page {
-        lang: f::pick(l, "en", "vi"),
+    Sections {
         w: Words::new(l, &r.timezone),
-        range: f::range(l, r.since, r.until),
-        zone: f::zone(l, &r.timezone),
-        by: format!("{} {}", f::pick(l, "per", "theo"), f::by(l, r.by)),
-        made: f::date_time(l, &r.generated_at.with_timezone(&tz)),
         cards: r
             .channels
             .iter()
             .map(|c| Card {
                 channel: f::channel(c.channel),
-                colour: chart::css_colour(c.channel),
+                class: chart::css_class(c.channel),
                 posts: f::int(l, c.posts),
                 figures: channel_figures(c.channel)
                     .iter()
@@ -381,6 +406,21 @@ mod tests {
         assert!(out.contains("Engagement summary"));
         assert!(out.contains("1,234"));
         assert!(out.contains("Nothing needs you."));
+    }
+
+    #[test]
+    fn the_style_sheet_colours_each_channel_as_its_charts_do() {
+        for c in [Channel::Facebook, Channel::Zalo] {
+            let rule = format!(
+                ".{} {{ --c: {colour}; --k: {colour}; }}",
+                chart::css_class(c),
+                colour = chart::css_colour(c)
+            );
+            assert!(CSS.contains(&rule), "{rule}");
+        }
+        let out = html(&fixture());
+        assert!(!out.contains("style=\""), "no inline style attribute");
+        assert!(out.contains("class=\"card ch-facebook\""));
     }
 
     #[test]

@@ -209,6 +209,9 @@ pub struct Attention {
     pub title: Option<String>,
     /// What the officer can do about it.
     pub fix: Option<String>,
+    /// The post's id, for a delivery (the dashboard's actions name it; not in the JSON).
+    #[serde(skip)]
+    pub post_id: Option<String>,
 }
 
 /// Whether an attention item is about a post or a channel.

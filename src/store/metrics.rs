@@ -90,6 +90,8 @@ pub struct ReportRow {
 /// A delivery that needs the officer, for the report's attention list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttentionRow {
+    /// The post's id.
+    pub post_id: String,
     /// The post's file.
     pub file: String,
     /// The post's title.
@@ -479,7 +481,7 @@ impl Store {
     pub fn attention_rows(&self) -> Result<Vec<AttentionRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT p.path, p.title, d.channel, d.state, d.update_state, d.broadcast_state,
-                    d.last_error, d.broadcast_error, d.due_at, p.present
+                    d.last_error, d.broadcast_error, d.due_at, p.present, p.id
              FROM deliveries d JOIN posts p ON p.id = d.post_id
              WHERE d.state IN ('failed', 'unconfirmed', 'missed')
                 OR d.update_state = 'failed'
@@ -498,11 +500,12 @@ impl Store {
                 r.get::<_, Option<String>>(7)?,
                 r.get::<_, Option<String>>(8)?,
                 r.get::<_, bool>(9)?,
+                r.get::<_, String>(10)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (file, title, channel, state, update, broadcast, error, b_error, due, present) =
+            let (file, title, channel, state, update, broadcast, error, b_error, due, present, id) =
                 row?;
             let Some(channel) = Channel::parse(&channel) else {
                 continue;
@@ -510,6 +513,7 @@ impl Store {
             let due_at = parse_ts(due);
             let mut push = |state: String, reason: Option<String>| {
                 out.push(AttentionRow {
+                    post_id: id.clone(),
                     file: file.clone(),
                     title: title.clone(),
                     channel,

@@ -3,6 +3,7 @@
 //! WAL with `synchronous = FULL`: an office PC loses power, and a commit that returned must still be
 //! there afterwards, because loa sends a platform request only after its attempt is committed.
 
+mod dashboard;
 mod intent;
 mod metrics;
 mod migrations;
@@ -16,6 +17,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::channel::Channel;
 
 use crate::i18n::tr;
+pub use dashboard::{PostFilter, PostSummary, SnapshotPoint};
 pub use intent::{ChannelEffect, Closing, Step, Taken};
 pub use metrics::{AccountRow, AttentionRow, Collectable, NewSnapshot, ReportRow, RetiredRecord};
 pub use migrations::MIGRATIONS;
