@@ -562,6 +562,16 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
     assert!(titles.iter().any(|t| t == SCRIPT_TITLE), "{titles:#?}");
     assert!(titles.iter().any(|t| t == REFUSED.1), "{titles:#?}");
     screenshots(&c, Some(&format!("{base}/posts")), "posts").await;
+    // On a phone every state is in sight, not behind a sideways scroll.
+    c.set_window_size(390, SHOT_HEIGHT).await.unwrap();
+    c.refresh().await.unwrap();
+    let states = c.find_all(Locator::Css("td .badge")).await.unwrap();
+    assert_eq!(states.len(), 2 * POSTS.len() + 2);
+    for badge in states {
+        let (x, _, w, _) = badge.rectangle().await.unwrap();
+        assert!(x + w <= 390.0, "a state at {x}+{w} px on a 390 px phone");
+    }
+    c.set_window_size(1280, SHOT_HEIGHT).await.unwrap();
 
     // The script title's page.
     c.find(Locator::LinkText(SCRIPT_TITLE))
