@@ -498,26 +498,24 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
     let base = commune.dashboard_url().unwrap();
     let base = base.trim_end_matches('/');
 
-    // Facebook refuses the next post for good: its delivery fails, Zalo's goes out.
+    // Both platforms refuse the next post for good: both its deliveries fail, at once.
     commune.sandbox.refuse_publishing(Channel::Facebook, true);
+    commune.sandbox.refuse_publishing(Channel::Zalo, true);
     commune.post(REFUSED);
     let file = REFUSED.0;
     until(
-        "the refused delivery failed",
+        "the refused deliveries failed",
         Duration::from_secs(20),
         report,
         || {
             commune.state(file, "facebook").as_deref() == Some("failed")
-                && commune.state(file, "zalo").as_deref() == Some("published")
+                && commune.state(file, "zalo").as_deref() == Some("failed")
         },
     )
     .await;
     commune.sandbox.refuse_publishing(Channel::Facebook, false);
-    assert_eq!(
-        commune.on_platforms(REFUSED.1),
-        (0, 1),
-        "refused: not on the Page"
-    );
+    commune.sandbox.refuse_publishing(Channel::Zalo, false);
+    assert_eq!(commune.on_platforms(REFUSED.1), (0, 0), "refused: nowhere");
     let prepared = began.elapsed();
 
     // The browser.
@@ -539,11 +537,9 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
         );
     }
     let badges = texts(&c, ".week .badge").await;
-    assert!(
-        badges.iter().filter(|b| b.contains("đã đăng")).count() == 2 * POSTS.len() + 1,
-        "{badges:#?}"
-    );
-    assert!(badges.iter().any(|b| b.contains("lỗi")), "{badges:#?}");
+    let count = |word: &str| badges.iter().filter(|b| b.ends_with(word)).count();
+    assert_eq!(count("đã đăng"), 2 * POSTS.len(), "{badges:#?}");
+    assert_eq!(count("lỗi"), 2, "{badges:#?}");
     // The script title is a link's text, never an element.
     let links = texts(&c, ".week .entry a").await;
     assert!(links.iter().any(|t| t == SCRIPT_TITLE), "{links:#?}");
@@ -609,27 +605,35 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
     assert_clean(&c, "/engagement").await;
     screenshots(&c, Some(&format!("{base}/engagement")), "engagement").await;
 
-    // Attention: the refused delivery, with Facebook's words, and its Retry button.
+    // Attention: both refused deliveries, each with its platform's words; Facebook's Retry.
     c.goto(&format!("{base}/attention")).await.unwrap();
     assert_clean(&c, "/attention").await;
     screenshots(&c, Some(&format!("{base}/attention")), "attention").await;
     let items = texts(&c, ".attention-list li").await;
-    let item = items
-        .iter()
-        .find(|i| i.contains(REFUSED.1))
-        .unwrap_or_else(|| panic!("the refused post is not on /attention: {items:#?}"));
-    assert!(item.contains("lỗi"), "{item}");
-    assert!(item.contains("Facebook"), "{item}");
-    assert!(item.contains("Invalid parameter"), "{item}");
-    let retry = c
-        .find(Locator::XPath(&format!(
-            "//ul[contains(@class,'attention-list')]/li[.//strong[text()='{}']]\
-             //form[@action='/actions']//button[normalize-space()='Thử lại']",
-            REFUSED.1
-        )))
-        .await
-        .unwrap();
-    retry.click().await.unwrap();
+    assert_eq!(items.len(), 2, "{items:#?}");
+    for (platform, words) in [
+        ("Facebook", "(#100) Invalid parameter"),
+        ("Zalo", "Violates our platform standards (lỗi -248)"),
+    ] {
+        assert!(
+            items.iter().any(|i| i.contains(REFUSED.1)
+                && i.contains(platform)
+                && i.contains("lỗi")
+                && i.contains(words)),
+            "{platform}: {words:?} not on /attention: {items:#?}"
+        );
+    }
+    c.find(Locator::XPath(&format!(
+        "//ul[contains(@class,'attention-list')]/li[.//strong[text()='{}'] and \
+         .//span[@class='chan' and text()='Facebook']]\
+         //form[@action='/actions']//button[normalize-space()='Thử lại']",
+        REFUSED.1
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
 
     // The result page says it is queued again.
     assert_eq!(c.current_url().await.unwrap().path(), "/actions");
@@ -673,6 +677,59 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
         assert!(
             waited.elapsed() < Duration::from_secs(20),
             "Facebook still {badge:?} after the retry\n{}",
+            commune.report()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Zalo still failed on the post's page, with its own Retry, which the officer presses there.
+    let zalo = c
+        .find(Locator::Css("section#zalo h3 .badge"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(zalo, "lỗi");
+    let error = c
+        .find(Locator::Css("section#zalo .error-text"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(error.contains("-248"), "{error}");
+    c.find(Locator::XPath(
+        "//section[@id='zalo']//form[@action='/actions']//button[normalize-space()='Thử lại']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let notice = c
+        .find(Locator::Css(".notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("đã vào lại hàng đợi của Zalo"), "{notice}");
+    let waited = Instant::now();
+    loop {
+        c.goto(&refused_url).await.unwrap();
+        let badge = c
+            .find(Locator::Css("section#zalo h3 .badge"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if badge == "đã đăng" {
+            break;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "Zalo still {badge:?} after the retry\n{}",
             commune.report()
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
