@@ -452,6 +452,31 @@ async fn assert_clean(c: &Client, place: &str) {
     );
 }
 
+/// Waits (10 s at most) until the browser is on a page whose path starts with `path`, and
+/// returns its address: a click that submits a form or follows a link returns before the
+/// browser has left the page (chromedriver then waits for the new page to load before the
+/// next command).
+async fn arrive(c: &Client, path: &str) -> String {
+    let began = Instant::now();
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path().starts_with(path) {
+            return url.to_string();
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "still on {url}, not on {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Clicks what `locator` finds and waits until the browser is on `path`.
+async fn click_to(c: &Client, locator: Locator<'_>, path: &str) -> String {
+    c.find(locator).await.unwrap().click().await.unwrap();
+    arrive(c, path).await
+}
+
 /// The texts of every element matching `css`.
 async fn texts(c: &Client, css: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -546,13 +571,7 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
     screenshots(&c, Some(&format!("{base}/")), "week").await;
 
     // The posts page, through the menu.
-    c.find(Locator::Css("nav a[href='/posts']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert_eq!(c.current_url().await.unwrap().path(), "/posts");
+    click_to(&c, Locator::Css("nav a[href='/posts']"), "/posts").await;
     assert_clean(&c, "/posts").await;
     let titles = texts(&c, "td.title a").await;
     assert!(titles.iter().any(|t| t == SCRIPT_TITLE), "{titles:#?}");
@@ -570,13 +589,7 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
     c.set_window_size(1280, SHOT_HEIGHT).await.unwrap();
 
     // The script title's page.
-    c.find(Locator::LinkText(SCRIPT_TITLE))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    assert!(c.current_url().await.unwrap().path().starts_with("/posts/"));
+    click_to(&c, Locator::LinkText(SCRIPT_TITLE), "/posts/").await;
     assert_clean(&c, "a post").await;
     assert_eq!(
         c.find(Locator::Css("h1"))
@@ -623,6 +636,38 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
             "{platform}: {words:?} not on /attention: {items:#?}"
         );
     }
+    // "Hủy đăng…" first asks on a page of its own (a GET: nothing is cancelled here).
+    c.find(Locator::XPath(&format!(
+        "//ul[contains(@class,'attention-list')]/li[.//strong[text()='{}'] and \
+         .//span[@class='chan' and text()='Zalo']]\
+         //form[@action='/confirm']//button[normalize-space()='Hủy đăng…']",
+        REFUSED.1
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    arrive(&c, "/confirm").await;
+    assert_clean(&c, "/confirm").await;
+    let heading = c
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, format!("Hủy đăng “{}” trên Zalo?", REFUSED.1));
+    c.find(Locator::XPath(
+        "//form[@method='post' and @action='/actions']//button[normalize-space()='Hủy đăng']",
+    ))
+    .await
+    .unwrap();
+    screenshots(&c, None, "confirm").await;
+    c.back().await.unwrap();
+    arrive(&c, "/attention").await;
+    assert_eq!(commune.state(file, "zalo").as_deref(), Some("failed"));
+
     c.find(Locator::XPath(&format!(
         "//ul[contains(@class,'attention-list')]/li[.//strong[text()='{}'] and \
          .//span[@class='chan' and text()='Facebook']]\
@@ -636,7 +681,7 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
     .unwrap();
 
     // The result page says it is queued again.
-    assert_eq!(c.current_url().await.unwrap().path(), "/actions");
+    arrive(&c, "/actions").await;
     assert_clean(&c, "the result").await;
     let notice = c
         .find(Locator::Css(".notice"))
@@ -658,7 +703,7 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
         .click()
         .await
         .unwrap();
-    let refused_url = c.current_url().await.unwrap().to_string();
+    let refused_url = arrive(&c, "/posts/").await;
 
     // The post's page shows Facebook published, soon.
     let waited = Instant::now();
@@ -706,6 +751,7 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
     .click()
     .await
     .unwrap();
+    arrive(&c, "/actions").await;
     let notice = c
         .find(Locator::Css(".notice"))
         .await
