@@ -24,6 +24,9 @@
 //! of 0 (no estimate) in turn (no estimate first); [`super::Faults::slow_rate`] holds an answer back after
 //! the call did its work.
 //!
+//! A switch ([`super::Sandbox::refuse_publishing`]) refuses every publishing request for good
+//! with `(#100) Invalid parameter`, nothing created, so that a delivery can be made `failed`.
+//!
 //! Figures grow with a post's age on the sandbox clock, deterministically from its id: about 40
 //! views an hour for a week, reach 70 % of views, clicks 5 %, reactions 8 %, comments 1 %,
 //! shares 0.5 %.
@@ -195,6 +198,8 @@ pub struct Page {
     throttles: usize,
     /// The sandbox's clock, for [`Page::posts`] (which is asked without a request).
     clock: Clock,
+    /// Every publishing request is refused for good ([`super::Sandbox::refuse_publishing`]).
+    refuse_publishing: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -283,7 +288,15 @@ impl Page {
             refusals: 0,
             throttles: 0,
             clock,
+            refuse_publishing: false,
         }
+    }
+
+    /// While `on`, every publishing request (`/feed`, or `/photos` without `published=false`,
+    /// alone or in a batch) is refused with `(#100) Invalid parameter` and creates nothing:
+    /// §6 classes code 100 as Permanent, so loa marks the delivery `failed` without a retry.
+    pub fn refuse_publishing(&mut self, on: bool) {
+        self.refuse_publishing = on;
     }
 
     /// Sets the calls allowed per rolling sandbox-hour (at least 1).
@@ -600,6 +613,16 @@ fn server_error() -> GraphErr {
             "An unexpected error has occurred. Please retry your request later.",
         )
     }
+}
+
+/// The refusal of every publishing request while [`Page::refuse_publishing`] is on: code 100
+/// without a subcode (invalid parameter), which `shared/api/facebook-graph.md` §6 classes as
+/// Permanent, with the words Facebook shows the person (`error_user_msg`).
+fn publishing_refused() -> GraphErr {
+    GraphErr::param("Invalid parameter").user(
+        "Post refused",
+        "This post cannot be published (the sandbox refuses every post while its refuse switch is on).",
+    )
 }
 
 /// 100/33: the object does not exist (or is not for this token).
@@ -1374,6 +1397,9 @@ fn feed(page: &mut Page, call: &Call) -> Handled {
     if message.is_none() && link.is_none() && photos.is_empty() {
         return Err(GraphErr::new(197, "(#197) The post is empty"));
     }
+    if page.refuse_publishing {
+        return Err(publishing_refused());
+    }
     if call.fault == Fault::Fail {
         let mut e = server_error().reply();
         e.summary = "injected failure 500 (nothing created)".into();
@@ -1564,6 +1590,9 @@ fn photos(page: &mut Page, call: &Call) -> Handled {
             json!({ "id": id }),
             format!("uploaded photo {id} (unpublished)"),
         ));
+    }
+    if page.refuse_publishing {
+        return Err(publishing_refused());
     }
     if call.fault == Fault::Fail {
         let mut e = server_error().reply();

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::channel::Channel;
 use crate::clock::Clock;
 
 /// The Page the sandbox plays (the example config's `facebook.page_id`).
@@ -153,6 +154,22 @@ impl Sandbox {
         self.page().retire_metric(metric);
     }
 
+    /// While `on`, every publishing request on `channel` is refused with a permanent error and
+    /// creates nothing, so that loa marks the delivery `failed` (no retry): Facebook answers
+    /// `(#100) Invalid parameter` to `/feed` and to a published `/photos`; Zalo answers `-248`
+    /// ("Violates our platform standards") to `article/create`. Both are Permanent in §6 of
+    /// `shared/api/`. Everything else (reads, updates, deletes, uploads) works as before.
+    pub fn refuse_publishing(&self, channel: Channel, on: bool) {
+        match channel {
+            Channel::Facebook => self.page().refuse_publishing(on),
+            Channel::Zalo => self
+                .zalo
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .refuse_publishing(on),
+        }
+    }
+
     /// How close both platforms came to their rate limits, and how often they refused.
     pub fn limits(&self) -> Limits {
         let (fb_peak, fb_refusals) = {
@@ -253,4 +270,107 @@ pub async fn serve(
         }
     });
     Ok((addr, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use serde_json::{Value, json};
+    use tower::ServiceExt;
+
+    /// The answer's status and JSON body.
+    async fn call(sandbox: &Arc<Sandbox>, request: Request<Body>) -> (u16, Value) {
+        let response = router(sandbox.clone()).oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    async fn facebook_post(sandbox: &Arc<Sandbox>, message: &str) -> (u16, Value) {
+        let request = Request::post(format!("/v25.0/{PAGE_ID}/feed"))
+            .header(header::AUTHORIZATION, format!("Bearer {PAGE_TOKEN}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("message={message}")))
+            .unwrap();
+        call(sandbox, request).await
+    }
+
+    async fn zalo_create(sandbox: &Arc<Sandbox>, token: &str, title: &str) -> (u16, Value) {
+        let article = json!({
+            "type": "normal",
+            "title": title,
+            "author": "UBND xã",
+            "description": "Thông báo",
+            "cover": {"cover_type": "photo", "photo_url": "https://example.gov.vn/logo.jpg", "status": "show"},
+            "body": [{"type": "text", "content": "Nội dung"}],
+            "status": "show",
+        });
+        let request = Request::post("/v2.0/article/create")
+            .header("access_token", token)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(article.to_string()))
+            .unwrap();
+        call(sandbox, request).await
+    }
+
+    #[tokio::test]
+    async fn refuse_publishing_refuses_for_good_and_creates_nothing_until_switched_off() {
+        let sandbox = Sandbox::new(Clock::system(), Faults::default());
+        let refresh = Request::post("/v4/oa/access_token")
+            .header("secret_key", ZALO_APP.1)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "app_id={}&grant_type=refresh_token&refresh_token={ZALO_FIRST_REFRESH_TOKEN}",
+                ZALO_APP.0
+            )))
+            .unwrap();
+        let (_, pair) = call(&sandbox, refresh).await;
+        let token = pair["access_token"].as_str().unwrap().to_string();
+
+        sandbox.refuse_publishing(Channel::Facebook, true);
+        sandbox.refuse_publishing(Channel::Zalo, true);
+        // Graph: 400, code 100 without a subcode (Permanent in §6), the person's words.
+        let (status, body) = facebook_post(&sandbox, "Refused").await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"]["code"], 100, "{body}");
+        assert_eq!(body["error"]["type"], "OAuthException");
+        assert!(body["error"].get("error_subcode").is_none(), "{body}");
+        assert!(body["error"].get("is_transient").is_none(), "{body}");
+        assert!(body["error"]["error_user_msg"].is_string(), "{body}");
+        // Zalo: HTTP 200 with -248 (content rejected, Permanent in §6).
+        let (status, body) = zalo_create(&sandbox, &token, "Refused").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["error"], -248, "{body}");
+        assert_eq!(body["message"], "Violates our platform standards");
+        assert!(sandbox.page().posts().is_empty(), "nothing on the Page");
+        assert!(sandbox.zalo.lock().unwrap().articles().is_empty());
+
+        // One channel at a time: Facebook back on, Zalo still refusing.
+        sandbox.refuse_publishing(Channel::Facebook, false);
+        let (status, body) = facebook_post(&sandbox, "Accepted").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["id"].is_string(), "{body}");
+        let (_, body) = zalo_create(&sandbox, &token, "Refused again").await;
+        assert_eq!(body["error"], -248, "{body}");
+
+        sandbox.refuse_publishing(Channel::Zalo, false);
+        let (_, body) = zalo_create(&sandbox, &token, "Accepted").await;
+        assert_eq!(body["error"], 0, "{body}");
+        assert_eq!(sandbox.page().posts().len(), 1);
+        let articles = sandbox.zalo.lock().unwrap().articles();
+        assert_eq!(articles.len(), 1);
+        assert_eq!(articles[0].title, "Accepted");
+        let refused = sandbox
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.answer.contains("error 100") || r.answer.contains("error -248"))
+            .count();
+        assert_eq!(refused, 3, "each refusal is recorded");
+    }
 }

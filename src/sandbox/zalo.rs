@@ -27,6 +27,8 @@
 //!   twice, even ones once), then the id.
 //! - Broadcasts: the §4 body, existing article ids, and not between 22:00 and 06:00
 //!   Asia/Ho_Chi_Minh (`-234`).
+//! - A switch ([`super::Sandbox::refuse_publishing`]) refuses every create with `-248`
+//!   ("Violates our platform standards", a rejected article), nothing created.
 //!
 //! Invented where the reference is silent (a real OA may differ): the OAuth codes for a bad
 //! consent code (`-14008`) and a bad PKCE verifier (`-14019`), the ids' shapes, the view and
@@ -92,6 +94,7 @@ const TOKEN_INVALID: &str = "Access token is invalid";
 const TOO_LONG: &str = "Parameter exceeds allowable limit";
 const PROCESSING: &str = "Article is being processed";
 const NIGHT: &str = "This message cannot be sent at night (10:00PM - 6:00AM)";
+const CONTENT_REJECTED: &str = "Violates our platform standards";
 const CALL_LIMIT: &str = "Your application (OA) reached limit call api";
 
 /// What a query value may keep unescaped: RFC 3986's unreserved characters.
@@ -142,6 +145,8 @@ pub struct Oa {
     peak_percent: u64,
     /// Calls refused with `-32`.
     refusals: usize,
+    /// Every create is refused with `-248` ([`super::Sandbox::refuse_publishing`]).
+    refuse_publishing: bool,
 }
 
 #[derive(Debug)]
@@ -228,7 +233,15 @@ impl Oa {
             minute: (i64::MIN, 0),
             peak_percent: 0,
             refusals: 0,
+            refuse_publishing: false,
         }
+    }
+
+    /// While `on`, every `article/create` is refused with `-248` ("Violates our platform
+    /// standards") and creates nothing: `shared/api/zalo-oa.md` §6 classes it as Permanent
+    /// (content rejected), so loa marks the delivery `failed` without a retry.
+    pub fn refuse_publishing(&mut self, on: bool) {
+        self.refuse_publishing = on;
     }
 
     /// The highest share of a minute's call budget used so far, in percent (over 100 when
@@ -1001,6 +1014,9 @@ async fn create(
             Ok(c) => c,
             Err(refusal) => return refusal,
         };
+        if oa.refuse_publishing {
+            return refused(-248, CONTENT_REJECTED);
+        }
         if sandbox.roll(faults.fail_rate) {
             return Answer::Broken(", nothing created".into());
         }
