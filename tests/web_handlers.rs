@@ -274,7 +274,7 @@ async fn every_page_answers_in_vietnamese_escaped_and_with_strict_headers() {
             vec![
                 "Cần xử lý (1)",
                 "Bài bị từ chối",
-                "đăng không thành công",
+                "Đăng không thành công",
                 "Thử lại",
                 "Hủy đăng",
             ],
@@ -692,4 +692,18 @@ async fn off_loopback_the_dashboard_needs_a_password() {
     .await
     .unwrap();
     started.task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_result_address_opened_again_gets_a_page_not_a_bare_error() {
+    let w = commune().await;
+    let app = w.app(None);
+    let a = get(&app, "/actions", None).await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(a.body.contains("chưa có gì thay đổi"), "{}", a.body);
+    assert!(a.body.contains("href=\"/\""));
+    // The attention list speaks of its buttons, and shows a channel's command as code.
+    let attention = get(&app, "/attention", None).await;
+    assert!(attention.body.contains("sửa tệp theo lỗi, rồi bấm Thử lại"));
+    assert!(!attention.body.contains('`'), "no backticks on a page");
 }

@@ -180,10 +180,17 @@ pub async fn confirm(
                 format!("Hủy đăng “{title}” trên {platform}?"),
             ),
             vec![
-                tr(
-                    format!("loa will not publish this post on {platform}. A post the platform holds for later is withdrawn."),
-                    format!("loa sẽ không đăng bài này lên {platform}. Bài đã giao cho nền tảng hẹn giờ sẽ được rút lại."),
-                ),
+                if x.platform_scheduled {
+                    tr(
+                        format!("loa will not publish this post on {platform}, and takes it back from {platform}, which holds it for later."),
+                        format!("loa sẽ không đăng bài này lên {platform}, và rút lại bài {platform} đang giữ để tự đăng sau."),
+                    )
+                } else {
+                    tr(
+                        format!("loa will not publish this post on {platform}."),
+                        format!("loa sẽ không đăng bài này lên {platform}."),
+                    )
+                },
                 tr(
                     "The file stays in the posts folder, unchanged.".to_string(),
                     "Tệp vẫn nằm nguyên trong thư mục bài viết.".to_string(),
@@ -219,7 +226,13 @@ pub async fn confirm(
         ),
     };
     let page = ConfirmPage {
-        f: Frame::new(&d, Some(&session), heading.clone(), "", None),
+        f: Frame::new(
+            &d,
+            Some(&session),
+            heading.clone(),
+            "",
+            Some(d.attention_count().await?),
+        ),
         heading,
         explain,
         button,
@@ -332,7 +345,7 @@ pub async fn act(
                 tr("Nothing was changed", "Không có gì thay đổi")
             },
             "",
-            None,
+            Some(d.attention_count().await?),
         ),
         ok,
         message,

@@ -23,7 +23,8 @@ struct Item {
     file: Option<String>,
     post_id: Option<String>,
     reason: String,
-    fix: Option<String>,
+    /// The fix: text, and commands (`true`) to run in a terminal.
+    fix: Option<Vec<(bool, String)>>,
     actions: Vec<Action>,
     informational: bool,
 }
@@ -84,6 +85,32 @@ fn actions(state: &str) -> Vec<Action> {
     }
 }
 
+/// What the officer does about a delivery in `state`, with the buttons beside it.
+fn dashboard_fix(state: &str) -> Option<String> {
+    Some(
+        match state {
+            "failed" => tr(
+                "fix what the error says in the file, then press Retry",
+                "sửa tệp theo lỗi, rồi bấm Thử lại",
+            ),
+            "missed" => tr(
+                "set a new publish_at in the file, or press Retry to publish it now",
+                "đặt publish_at mới trong tệp, hoặc bấm Thử lại để đăng ngay",
+            ),
+            "unconfirmed" => tr(
+                "look on the platform first; if the post is not there, press Retry after checking",
+                "xem trên nền tảng trước; nếu chưa có bài, bấm Thử lại sau khi kiểm tra",
+            ),
+            "update_failed" => tr(
+                "fix what the error says and save the file again, or press Retry the update",
+                "sửa theo lỗi rồi lưu lại tệp, hoặc bấm Thử cập nhật lại",
+            ),
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
 /// `GET /attention`.
 pub async fn page(
     State(d): State<Arc<Dashboard>>,
@@ -104,8 +131,16 @@ pub async fn page(
             title: a.title.clone(),
             file: a.file.clone(),
             post_id: a.post_id.clone(),
-            reason: a.reason.clone(),
-            fix: a.fix.clone(),
+            reason: crate::report::format::capitalized(&a.reason),
+            // A delivery's fix in the dashboard's words (its buttons are right here); a
+            // channel's is a command to run, shown as such.
+            fix: match a.kind {
+                crate::report::model::AttentionKind::Delivery => {
+                    dashboard_fix(&a.state).or_else(|| a.fix.clone())
+                }
+                crate::report::model::AttentionKind::Channel => a.fix.clone(),
+            }
+            .map(|f| view::segments(&f)),
             actions: if a.post_id.is_some() {
                 actions(&a.state)
             } else {

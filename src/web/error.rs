@@ -139,3 +139,21 @@ pub async fn not_found() -> Response {
         .to_string(),
     )
 }
+
+/// An address asked the wrong way (a result page reloaded by its address, `GET /actions`).
+pub async fn wrong_method() -> Response {
+    render(
+        Frame::bare(tr("Nothing to show here", "Không có gì để xem ở đây")),
+        StatusCode::METHOD_NOT_ALLOWED,
+        tr(
+            "This address only takes the dashboard's buttons; nothing was changed.",
+            "Địa chỉ này chỉ nhận thao tác từ các nút của bảng điều khiển; chưa có gì thay đổi.",
+        )
+        .to_string(),
+        tr(
+            "Open the post or the Attention page again to see where things stand.",
+            "Hãy mở lại trang của bài hoặc trang Cần xử lý để xem tình hình.",
+        )
+        .to_string(),
+    )
+}

@@ -195,6 +195,7 @@ pub fn router(dashboard: Arc<Dashboard>) -> Router {
         .route("/logout", post(actions::log_out))
         .route("/assets/loa.css", get(style))
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::wrong_method)
         .layer(axum::middleware::from_fn_with_state(
             dashboard.clone(),
             guard,

@@ -187,8 +187,30 @@ pub fn platform_link(
     })
 }
 
+/// `text` cut into plain parts and the commands written between backticks (`true`), so a
+/// page shows a command as code, without the backticks.
+pub fn segments(text: &str) -> Vec<(bool, String)> {
+    text.split('`')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| (i % 2 == 1, part.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn commands_between_backticks_become_code() {
+        assert_eq!(
+            super::segments("chạy `loa auth zalo --url` rồi khởi động lại"),
+            vec![
+                (false, "chạy ".to_string()),
+                (true, "loa auth zalo --url".to_string()),
+                (false, " rồi khởi động lại".to_string()),
+            ]
+        );
+    }
+
     use super::*;
 
     #[test]
