@@ -3,6 +3,7 @@
 //!
 //! See `ARCHITECTURE.md` for the map of this crate and the invariants it keeps.
 
+pub mod alerts;
 pub mod app;
 pub mod channel;
 pub mod channels;

@@ -278,8 +278,28 @@ const BROKEN_CONFIGS: &[(&str, &str, &str)] = &[
     ("unknown section", "[colour]\nx = 1\n", "`[colour]`"),
     (
         "planned section",
+        "[radio]\noutbox = \"../radio\"\n",
+        "`[radio]`",
+    ),
+    (
+        "alerts email not a list of sections",
         "[alerts]\nemail = \"a@b.vn\"\n",
-        "`[alerts]`",
+        "`alerts.email`",
+    ),
+    (
+        "alerts email key",
+        "[alerts]\n[[alerts.email]]\nsmtp_hots = \"smtp.example.gov.vn\"\n",
+        "`alerts.email[1].smtp_hots`",
+    ),
+    (
+        "alerts security none off this machine",
+        "[alerts]\n[[alerts.email]]\nsmtp_host = \"smtp.example.gov.vn\"\nsecurity = \"none\"\nfrom = \"loa@example.gov.vn\"\nto = [\"vanhoa@example.gov.vn\"]\n",
+        "`alerts.email[1].security`",
+    ),
+    (
+        "alerts webhook http",
+        "[alerts]\n[[alerts.webhook]]\nurl = \"http://example.gov.vn/hooks/loa\"\n",
+        "`alerts.webhook[1].url`",
     ),
     ("planned web", "[web]\nport = 8080\n", "`[web]`"),
     (

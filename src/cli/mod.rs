@@ -4,6 +4,7 @@
 //!
 //! Exit codes (CONTRACT.md): 0 success, 1 the job failed (errors found), 2 bad usage or config.
 
+mod alerts;
 mod auth;
 mod check;
 mod demo;
@@ -162,12 +163,26 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Alerts by email and webhook ([alerts] in the config).
+    Alerts {
+        /// What to do.
+        #[command(subcommand)]
+        which: AlertsCommand,
+    },
     /// Connect a platform account.
     Auth {
         /// Which platform.
         #[command(subcommand)]
         which: AuthCommand,
     },
+}
+
+/// `loa alerts …`.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Send a test alert to every configured sink and say, for each, what happened (needs
+    /// LOA_SMTP_PASSWORD for an email sink with a username; LOA_WEBHOOK_SECRET signs webhooks).
+    Test,
 }
 
 /// `loa auth …`.
@@ -314,7 +329,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     // checks in `run::run`); check and preview never read it.
     let reads_tokens = !matches!(
         cli.command,
-        Command::Check { .. } | Command::Preview { .. } | Command::Run { .. }
+        Command::Check { .. }
+            | Command::Preview { .. }
+            | Command::Run { .. }
+            | Command::Alerts { .. }
     );
     if reads_tokens && let Err(code) = run::tokens_private(&config, err) {
         return code;
@@ -362,6 +380,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             unreachable!("handled before the config is read")
         }
         Command::Unpublish { post, channel } => unpublish::run(config, &post, channel, out, err),
+        Command::Alerts {
+            which: AlertsCommand::Test,
+        } => alerts::test(&config, out, err),
         Command::Auth {
             which: AuthCommand::Facebook { user_token },
         } => auth::facebook(&config, &user_token, out, err),

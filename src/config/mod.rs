@@ -3,6 +3,7 @@
 //! Parsing and validation never stop at the first problem they can recover from: the officer
 //! gets every mistake in one run, each with its line and the fix.
 
+mod alerts;
 mod duration;
 mod secrets;
 mod shape;
@@ -20,6 +21,7 @@ use crate::diagnostic::{Diagnostic, Problem};
 use crate::i18n::{Language, tr};
 use crate::text::{LineIndex, char_len};
 
+pub use alerts::{AlertsConfig, EmailSinkConfig, SmtpSecurity, WebhookSinkConfig};
 pub use duration::parse_duration;
 pub use slot::{Slot, parse_time_of_day};
 pub use target::{Per, Target};
@@ -55,6 +57,8 @@ pub struct Config {
     pub targets: Targets,
     /// The dashboard `loa run` serves, when `[web]` is in the file.
     pub web: Option<WebConfig>,
+    /// Where alerts go (email, webhook), when `[alerts]` is in the file.
+    pub alerts: Option<AlertsConfig>,
     /// Problems that do not stop loa (e.g. a plain-http media URL).
     pub warnings: Vec<Diagnostic>,
 }
@@ -243,6 +247,7 @@ struct RawConfig {
     #[serde(default)]
     targets: RawTargets,
     web: Option<RawWeb>,
+    alerts: Option<Spanned<alerts::RawAlerts>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -565,6 +570,7 @@ impl Validator<'_> {
         let zalo = self.zalo(raw.zalo);
         let media = self.media(raw.media);
         let web = raw.web.map(|w| self.web(w));
+        let alerts = raw.alerts.map(|a| self.alerts(a));
         let targets = Targets {
             facebook: self.target("targets.facebook", raw.targets.facebook),
             zalo: self.target("targets.zalo", raw.targets.zalo),
@@ -588,6 +594,7 @@ impl Validator<'_> {
             media,
             targets,
             web,
+            alerts,
             warnings: self.warnings,
         })
     }

@@ -32,6 +32,24 @@ fn walk(table: &DeTable<'_>, prefix: &str, found: &mut Vec<SecretKey>) {
         };
         if let DeValue::Table(inner) = value.get_ref() {
             walk(inner, &path, found);
+        } else if let DeValue::Array(items) = value.get_ref()
+            && items
+                .iter()
+                .any(|item| matches!(item.get_ref(), DeValue::Table(_)))
+        {
+            // `[[alerts.email]]`: each section of the list, named `alerts.email[1]` and so on.
+            for (i, item) in items.iter().enumerate() {
+                if let DeValue::Table(inner) = item.get_ref() {
+                    walk(inner, &format!("{path}[{}]", i + 1), found);
+                }
+            }
+            if looks_secret(name) {
+                found.push(SecretKey {
+                    env: env_for(&path),
+                    span: Spanned::span(key),
+                    key: path,
+                });
+            }
         } else if looks_secret(name) {
             found.push(SecretKey {
                 env: env_for(&path),
@@ -57,6 +75,14 @@ fn env_for(path: &str) -> &'static str {
         } else {
             "LOA_FACEBOOK_PAGE_TOKEN"
         }
+    } else if path.starts_with("alerts.") {
+        if secret || path.starts_with("alerts.webhook") {
+            "LOA_WEBHOOK_SECRET"
+        } else {
+            "LOA_SMTP_PASSWORD"
+        }
+    } else if path.starts_with("web.") {
+        "LOA_WEB_PASSWORD"
     } else if path.starts_with("zalo.") {
         if secret {
             "LOA_ZALO_APP_SECRET"
@@ -82,5 +108,18 @@ mod tests {
         assert_eq!(keys[0].env, "LOA_FACEBOOK_PAGE_TOKEN");
         assert_eq!(&text[keys[0].span.clone()], "page_token");
         assert_eq!(keys[1].env, "LOA_ZALO_APP_SECRET");
+    }
+
+    #[test]
+    fn finds_secrets_inside_lists_of_sections_with_the_alerts_variables() {
+        let text = "[alerts]\n[[alerts.email]]\nsmtp_host = \"h\"\npassword = \"x\"\n[[alerts.webhook]]\nurl = \"u\"\nsecret = \"y\"\n";
+        let table = DeTable::parse(text).unwrap();
+        let keys = find_secret_keys(table.get_ref());
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert_eq!(keys[0].key, "alerts.email[1].password");
+        assert_eq!(keys[0].env, "LOA_SMTP_PASSWORD");
+        assert_eq!(&text[keys[0].span.clone()], "password");
+        assert_eq!(keys[1].key, "alerts.webhook[1].secret");
+        assert_eq!(keys[1].env, "LOA_WEBHOOK_SECRET");
     }
 }

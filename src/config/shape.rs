@@ -23,6 +23,8 @@ enum Kind {
     TextList,
     /// A section `[name]`.
     Section(&'static [(&'static str, Kind)]),
+    /// A list of sections `[[name]]`, each with these keys.
+    Tables(&'static [(&'static str, Kind)]),
 }
 
 const SCHEDULE: &[(&str, Kind)] = &[
@@ -55,6 +57,20 @@ const ZALO: &[(&str, Kind)] = &[
 const MEDIA: &[(&str, Kind)] = &[("public_base_url", Kind::Text)];
 const TARGETS: &[(&str, Kind)] = &[("facebook", Kind::Text), ("zalo", Kind::Text)];
 const WEB: &[(&str, Kind)] = &[("listen", Kind::Text)];
+const ALERTS_EMAIL: &[(&str, Kind)] = &[
+    ("smtp_host", Kind::Text),
+    ("smtp_port", Kind::Int),
+    ("security", Kind::Text),
+    ("username", Kind::Text),
+    ("from", Kind::Text),
+    ("to", Kind::TextList),
+];
+const ALERTS_WEBHOOK: &[(&str, Kind)] = &[("url", Kind::Text)];
+const ALERTS: &[(&str, Kind)] = &[
+    ("weekly_digest", Kind::Text),
+    ("email", Kind::Tables(ALERTS_EMAIL)),
+    ("webhook", Kind::Tables(ALERTS_WEBHOOK)),
+];
 
 /// The top level of `config/loa.toml` (docs/CONTRACT.md).
 const TOP: &[(&str, Kind)] = &[
@@ -69,11 +85,12 @@ const TOP: &[(&str, Kind)] = &[
     ("media", Kind::Section(MEDIA)),
     ("targets", Kind::Section(TARGETS)),
     ("web", Kind::Section(WEB)),
+    ("alerts", Kind::Section(ALERTS)),
 ];
 
 /// Sections people may write from the contract that this loa does not have yet: refused with
 /// that said plainly, not as a misspelling.
-const PLANNED: &[&str] = &["alerts", "zalo_groups", "radio"];
+const PLANNED: &[&str] = &["zalo_groups", "radio"];
 
 /// Every problem of the config's shape: unknown sections and keys, values of the wrong type.
 pub fn check(table: &DeTable<'_>, index: &LineIndex<'_>) -> Vec<Diagnostic> {
@@ -199,6 +216,18 @@ fn check_value(
             section(inner, &format!("{dotted}."), keys, index, out);
             true
         }
+        (Kind::Tables(keys), DeValue::Array(items))
+            if items
+                .iter()
+                .all(|item| matches!(item.get_ref(), DeValue::Table(_))) =>
+        {
+            for (i, item) in items.iter().enumerate() {
+                if let DeValue::Table(inner) = item.get_ref() {
+                    section(inner, &format!("{dotted}[{}].", i + 1), keys, index, out);
+                }
+            }
+            true
+        }
         _ => false,
     };
     if fits {
@@ -256,6 +285,20 @@ fn check_value(
             tr(
                 format!("write a line [{dotted}] and its keys below it"),
                 format!("ghi dòng [{dotted}] và các khóa của nó bên dưới"),
+            ),
+        ),
+        Kind::Tables(_) => (
+            tr(
+                format!("`{dotted}` must be written as sections [[{dotted}]], not {found}"),
+                format!("`{dotted}` phải được ghi thành các mục [[{dotted}]], không phải {found}"),
+            ),
+            tr(
+                format!(
+                    "write a line [[{dotted}]] (two brackets) and its keys below it, once for each"
+                ),
+                format!(
+                    "ghi dòng [[{dotted}]] (hai dấu ngoặc vuông) và các khóa bên dưới, mỗi mục một lần"
+                ),
             ),
         ),
     };

@@ -63,7 +63,7 @@ fn unknown_keys_are_refused_with_their_line() {
 #[test]
 fn shape_problems_name_the_dotted_key_all_at_once() {
     let e = errors(
-        "language = 42\n[schedule]\nslots = [\"Tue 07:00\", 7]\n[retry]\nmax_attempts = \"8\"\n[facebook]\nenabled = \"yes\"\npage_id = 123\n[alerts]\nemail = \"a@b\"\n[colour]\n",
+        "language = 42\n[schedule]\nslots = [\"Tue 07:00\", 7]\n[retry]\nmax_attempts = \"8\"\n[facebook]\nenabled = \"yes\"\npage_id = 123\n[radio]\noutbox = \"r\"\n[colour]\n",
     );
     let messages: Vec<(usize, &str)> = e.iter().map(|d| (d.line, d.message.as_str())).collect();
     assert_eq!(
@@ -85,7 +85,7 @@ fn shape_problems_name_the_dotted_key_all_at_once() {
             (8, "`facebook.page_id` must be text in quotes, not a number"),
             (
                 9,
-                "section `[alerts]` is not available in this version of loa (it is planned)"
+                "section `[radio]` is not available in this version of loa (it is planned)"
             ),
             (11, "unknown section `[colour]`"),
         ]
@@ -207,4 +207,119 @@ fn relative_paths_resolve_against_the_config_folder() {
 #[test]
 fn a_bom_from_notepad_is_fine() {
     assert!(Config::parse("\u{feff}language = \"en\"\n").is_ok());
+}
+
+const ALERTS: &str = "[alerts]\nweekly_digest = \"Mon 08:00\"\n[[alerts.email]]\nsmtp_host = \"smtp.example.gov.vn\"\nsmtp_port = 587\nsecurity = \"starttls\"\nusername = \"loa@example.gov.vn\"\nfrom = \"loa <loa@example.gov.vn>\"\nto = [\"vanhoa@example.gov.vn\"]\n[[alerts.email]]\nsmtp_host = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"loa@example.gov.vn\"\nto = [\"a@example.gov.vn\", \"Chủ tịch <b@example.gov.vn>\"]\n[[alerts.webhook]]\nurl = \"https://example.gov.vn/hooks/loa\"\n";
+
+#[test]
+fn the_contracts_alerts_section_reads_into_sinks() {
+    let c = Config::parse(ALERTS).unwrap();
+    let alerts = c.alerts.unwrap();
+    assert_eq!(
+        alerts.weekly_digest,
+        Some(Slot::parse("Mon 08:00").unwrap())
+    );
+    assert_eq!(alerts.email.len(), 2);
+    let first = &alerts.email[0];
+    assert_eq!(
+        (first.smtp_host.as_str(), first.smtp_port, first.security),
+        ("smtp.example.gov.vn", 587, SmtpSecurity::StartTls)
+    );
+    assert_eq!(first.username.as_deref(), Some("loa@example.gov.vn"));
+    assert_eq!(first.from, "loa <loa@example.gov.vn>");
+    let second = &alerts.email[1];
+    assert_eq!(
+        (second.smtp_port, second.security),
+        (25, SmtpSecurity::None)
+    );
+    assert_eq!(second.username, None);
+    assert_eq!(second.to.len(), 2);
+    assert_eq!(alerts.webhook[0].url, "https://example.gov.vn/hooks/loa");
+    assert!(c.warnings.is_empty());
+    // Without the section, no alerts.
+    assert!(Config::parse("").unwrap().alerts.is_none());
+}
+
+#[test]
+fn the_shipped_examples_alerts_block_is_valid_once_uncommented() {
+    let start = EXAMPLE
+        .find("# [alerts]")
+        .expect("the example has [alerts]");
+    let block: String = EXAMPLE[start..]
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .filter(|l| l.starts_with('[') || l.contains(" = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let c = Config::parse(&block).unwrap_or_else(|e| panic!("{block}\n{e:#?}"));
+    let alerts = c.alerts.unwrap();
+    assert_eq!((alerts.email.len(), alerts.webhook.len()), (1, 1));
+}
+
+#[test]
+fn an_unknown_key_in_an_email_sink_names_its_place() {
+    let e = errors(
+        "[alerts]\n[[alerts.webhook]]\nurl = \"https://x.vn/h\"\n[[alerts.email]]\nsmtp_host = \"h\"\n[[alerts.email]]\nsmtp_hots = \"smtp.example.gov.vn\"\n",
+    );
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(e[0].line, 7);
+    assert_eq!(e[0].message, "unknown key `alerts.email[2].smtp_hots`");
+    assert!(
+        e[0].fix
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `alerts.email[2].smtp_host`?"),
+        "{:?}",
+        e[0].fix
+    );
+    let e = errors("[alerts]\nemail = \"a@b.vn\"\n");
+    assert!(
+        e[0].message.contains("[[alerts.email]]"),
+        "{:?}",
+        e[0].message
+    );
+}
+
+#[test]
+fn alert_secrets_in_the_file_point_to_the_environment() {
+    let e = errors(
+        "[alerts]\n[[alerts.email]]\nsmtp_host = \"h\"\npassword = \"hunter2\"\n[[alerts.webhook]]\nurl = \"https://x.vn/h\"\nsecret = \"whsec\"\n",
+    );
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert_eq!((e[0].line, e[1].line), (4, 7));
+    assert!(e[0].fix.as_deref().unwrap().contains("LOA_SMTP_PASSWORD"));
+    assert!(e[1].fix.as_deref().unwrap().contains("LOA_WEBHOOK_SECRET"));
+    assert!(
+        e.iter()
+            .all(|d| !format!("{d:?}").contains("hunter2") && !format!("{d:?}").contains("whsec"))
+    );
+}
+
+#[test]
+fn bad_alert_values_are_all_reported_with_their_lines() {
+    let text = "[alerts]\nweekly_digest = \"Someday\"\n[[alerts.email]]\nsmtp_host = \"smtp.example.gov.vn\"\nsmtp_port = 70000\nsecurity = \"none\"\nfrom = \"loa at example\"\nto = [\"ok@example.gov.vn\", \"vanhoa\"]\n[[alerts.email]]\nsecurity = \"ssl\"\n[[alerts.webhook]]\nurl = \"http://example.gov.vn/h\"\n[[alerts.webhook]]\nurl = \"example.gov.vn/h\"\n[[alerts.webhook]]\nurl = \"http://127.0.0.1:9/h\"\n";
+    let e = errors(text);
+    let found: Vec<(usize, &str)> = e.iter().map(|d| (d.line, d.message.as_str())).collect();
+    let lines: Vec<usize> = found.iter().map(|(l, _)| *l).collect();
+    // The missing keys of the second email sink are told at its header (line 9).
+    assert_eq!(
+        lines,
+        vec![2, 5, 6, 7, 8, 9, 9, 9, 10, 12, 14],
+        "{found:#?}"
+    );
+    assert!(
+        found[1].1.contains("`alerts.email[1].smtp_port`"),
+        "{found:?}"
+    );
+    assert!(found[2].1.contains("127.0.0.1"), "{found:?}");
+    assert!(found[4].1.contains("`alerts.email[1].to[2]`"), "{found:?}");
+    assert!(found[9].1.contains("`alerts.webhook[1].url`"), "{found:?}");
+    assert!(e[2].fix.as_deref().unwrap().contains("starttls"));
+}
+
+#[test]
+fn an_alerts_section_without_sinks_warns() {
+    let c = Config::parse("[alerts]\nweekly_digest = \"Thứ 2 08:00\"\n").unwrap();
+    assert_eq!(c.warnings.len(), 1);
+    assert!(c.alerts.unwrap().email.is_empty());
 }
