@@ -335,6 +335,11 @@ pub async fn serve_channels(
         clock.clone(),
     ));
     on_start(engine.clone());
+    // The sinks are noted before anything this start does can raise an alert.
+    let sinks = config.alerts.as_ref().map_or_else(Vec::new, |a| {
+        crate::alerts::sinks(a, &crate::alerts::AlertSecrets::from_env())
+    });
+    crate::alerts::sender::note(&engine, &sinks).await;
     if serves_facebook {
         check_facebook_token(&engine, &config).await;
     }
@@ -362,12 +367,17 @@ pub async fn serve_channels(
             .await?;
     }
     engine.sync().await?;
+    // Conditions that came while loa was off (a token near its end, a slot passed unserved).
+    alert_conditions(&engine, true).await;
     if once {
         let attempted = engine.run_once().await?;
         tracing::info!(attempted, "one pass done");
         collect_round(&engine, &collectors).await;
+        crate::alerts::sender::flush(&engine, &sinks).await;
         return Ok(());
     }
+    // One sender per sink: a sink that is down delays neither publishing nor the others.
+    let senders = crate::alerts::sender::start(engine.clone(), sinks).await;
 
     // The dashboard, when configured: started before the watcher so that a port in use stops
     // the service at once, with the fix, instead of after it has started publishing.
@@ -390,6 +400,14 @@ pub async fn serve_channels(
         job.abort();
     }
     syncer.abort();
+    for sender in senders {
+        sender.abort();
+    }
+    // A clean stop is a sign of life: the next start judges the slots missed from here.
+    let now = chrono::Utc::now();
+    let _ = engine
+        .with_store(move |s| s.set_mark(crate::alerts::events::ALIVE, now))
+        .await;
     if let Some(task) = dashboard {
         task.abort();
         crate::web::forget_address(&data_dir);
@@ -625,6 +643,8 @@ fn periodic_jobs(
             if let Err(e) = engine.sync_scope(crate::engine::sync::Scope::Changed).await {
                 tracing::error!(error = %e, "could not rescan the posts folder");
             }
+            // The hour's sign of life, and the conditions that come with time.
+            alert_conditions(&engine, false).await;
         }
     })?);
     // A round that runs long (thousands of posts, a slow platform) is never doubled by the next
@@ -661,6 +681,28 @@ fn periodic_jobs(
         })?);
     }
     Ok(jobs)
+}
+
+/// Raises the alerts that come with time (a token near its end) and records the service's sign
+/// of life; `starting`: also whether it was off past a slot. Wall time: alerts are about real
+/// time (see `alerts::sender`).
+async fn alert_conditions(engine: &Engine, starting: bool) {
+    let config = engine.config().clone();
+    let refresh = crate::app::report::zalo_refresh_expires(&config.data_dir);
+    let now = chrono::Utc::now();
+    let raised = engine
+        .with_store(move |s| {
+            if starting {
+                crate::alerts::events::started(s, &config, now)?;
+            } else {
+                s.set_mark(crate::alerts::events::ALIVE, now)?;
+            }
+            crate::alerts::events::scan(s, &config, now, refresh)
+        })
+        .await;
+    if let Err(e) = raised {
+        tracing::warn!(error = %e, "could not check the alert conditions");
+    }
 }
 
 /// Resolves on Ctrl+C or SIGTERM (what systemd sends).

@@ -29,6 +29,24 @@ pub struct Status {
     /// The running service's dashboard address (`[web]`), when it serves one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dashboard: Option<String>,
+    /// Alerts of the last week a configured sink has not taken yet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undelivered_alerts: Vec<UndeliveredAlert>,
+}
+
+/// An alert a sink has not taken yet.
+#[derive(Debug, Serialize)]
+pub struct UndeliveredAlert {
+    /// The alert's kind (`delivery_failed`, …).
+    pub kind: String,
+    /// When it happened (local time).
+    pub at: String,
+    /// The sink, as the officer knows it (`email to …`, `webhook …`).
+    pub sink: String,
+    /// Tries so far.
+    pub attempts: u32,
+    /// Why the last try failed.
+    pub error: Option<String>,
 }
 
 /// A delivery whose record holds a value this loa does not know.
@@ -256,6 +274,7 @@ pub fn build(
         timezone: tz.name().to_string(),
         unreadable,
         dashboard: None,
+        undelivered_alerts: Vec::new(),
     })
 }
 
@@ -393,6 +412,25 @@ pub fn text(status: &Status, tz: Tz) -> String {
         out.push('\n');
         if let Some(r) = &c.reason {
             out.push_str(&format!("            {r}\n"));
+        }
+    }
+    if !status.undelivered_alerts.is_empty() {
+        out.push_str(&format!(
+            "\n{}\n",
+            tr("Alerts not delivered", "Cảnh báo chưa gửi được")
+        ));
+        for a in &status.undelivered_alerts {
+            out.push_str(&format!(
+                "  {} · {} · {} ({} {})\n",
+                human_time(&a.at, tz),
+                a.kind,
+                a.sink,
+                a.attempts,
+                tr("tries", "lần thử")
+            ));
+            if let Some(e) = &a.error {
+                out.push_str(&format!("            {e}\n"));
+            }
         }
     }
     if let Some(url) = &status.dashboard {

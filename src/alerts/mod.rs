@@ -8,10 +8,20 @@
 //! not. No secret (the SMTP password, the webhook secret) is ever part of an alert, a label, an
 //! id, an error or a log line.
 //!
+//! Where alerts come from: the store's triggers write them in the transaction of the change
+//! that causes them (a delivery failed, a channel needs a new token, …); `events` raises the
+//! conditions that come with time (a token near its end, the service off past a slot);
+//! `outbox` words a stored alert for the officer when it is sent; `sender` sends the outbox in
+//! `loa run`, one task per sink, with retries and backoff, each send recorded.
+//!
 //! Files: `email.rs` (SMTP through lettre and rustls), `webhook.rs` (a signed JSON POST),
-//! `sink.rs` (the `Sink` enum, `SendError` and the failures' wording, `sinks`).
+//! `sink.rs` (the `Sink` enum, `SendError` and the failures' wording, `sinks`), `events.rs`,
+//! `outbox.rs`, `sender.rs`.
 
 mod email;
+pub mod events;
+pub mod outbox;
+pub mod sender;
 mod sink;
 mod webhook;
 
@@ -96,6 +106,9 @@ pub enum Kind {
     PostInvalid,
     /// A Zalo broadcast failed.
     BroadcastFailed,
+    /// The service started after being off past a weekly slot (an addition to the contract's
+    /// kinds).
+    ServiceWasOff,
     /// The weekly summary.
     WeeklyDigest,
     /// `loa alerts test`.
@@ -104,7 +117,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the contract's order.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::DeliveryFailed,
         Kind::DeliveryUnconfirmed,
         Kind::DeliveryMissed,
@@ -113,6 +126,7 @@ impl Kind {
         Kind::TokenExpiring,
         Kind::PostInvalid,
         Kind::BroadcastFailed,
+        Kind::ServiceWasOff,
         Kind::WeeklyDigest,
         Kind::Test,
     ];
@@ -128,6 +142,7 @@ impl Kind {
             Kind::TokenExpiring => "token_expiring",
             Kind::PostInvalid => "post_invalid",
             Kind::BroadcastFailed => "broadcast_failed",
+            Kind::ServiceWasOff => "service_was_off",
             Kind::WeeklyDigest => "weekly_digest",
             Kind::Test => "test",
         }
@@ -151,6 +166,7 @@ impl Kind {
             Kind::TokenExpiring => tr("Access token expiring", "Mã truy cập sắp hết hạn"),
             Kind::PostInvalid => tr("Post has errors", "Bài viết có lỗi"),
             Kind::BroadcastFailed => tr("Broadcast failed", "Gửi thông báo tới người quan tâm lỗi"),
+            Kind::ServiceWasOff => tr("loa was not running", "loa đã không chạy"),
             Kind::WeeklyDigest => tr("Weekly digest", "Tóm tắt tuần"),
             Kind::Test => tr("Test alert", "Cảnh báo thử"),
         }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use crate::channel::Channel;
 use crate::config::Config;
 use crate::facebook::auth;
 use crate::i18n::tr;
@@ -141,6 +142,7 @@ pub async fn facebook(
         });
         Ok(())
     })?;
+    connected_anew(config, Channel::Facebook);
     Ok(ConnectedPage {
         warning: page.task_warning(),
         id: page.id,
@@ -182,8 +184,37 @@ pub enum ZaloDone {
     RefreshTokenStored,
 }
 
-/// Takes one step of connecting the Zalo OA with `auth` (from [`zalo_app`]).
-pub async fn zalo(auth: &ZaloAuth, step: ZaloStep) -> Result<ZaloDone, ConnectError> {
+/// Records that `channel` was connected anew: its "needs a new token" alert may come again the
+/// next time it is needed. Only when loa's database already exists (a first connection has no
+/// alert to clear); a failure here is logged, never the command's.
+pub fn connected_anew(config: &Config, channel: Channel) {
+    if !config.data_dir.join("loa.db").exists() {
+        return;
+    }
+    let cleared = crate::engine::open_store(&config.data_dir).and_then(|mut s| {
+        s.clear_condition(&format!("needs_reauth:{}", channel.name()))
+            .map_err(std::io::Error::other)
+    });
+    if let Err(e) = cleared {
+        tracing::warn!(error = %e, "could not clear the re-authorization alert");
+    }
+}
+
+/// Takes one step of connecting the Zalo OA with `auth` (from [`zalo_app`]); `config`'s store
+/// learns that the OA was connected anew once tokens are stored.
+pub async fn zalo(
+    config: &Config,
+    auth: &ZaloAuth,
+    step: ZaloStep,
+) -> Result<ZaloDone, ConnectError> {
+    let done = zalo_step(auth, step).await?;
+    if matches!(done, ZaloDone::Connected | ZaloDone::RefreshTokenStored) {
+        connected_anew(config, Channel::Zalo);
+    }
+    Ok(done)
+}
+
+async fn zalo_step(auth: &ZaloAuth, step: ZaloStep) -> Result<ZaloDone, ConnectError> {
     Ok(match step {
         ZaloStep::Url(uri) if uri.trim().is_empty() => return Err(ConnectError::NoRedirectUri),
         ZaloStep::Url(uri) => ZaloDone::ConsentUrl(auth.consent_url(uri.trim())?),

@@ -27,5 +27,35 @@ pub async fn status(config: Config) -> Result<Status, AppError> {
         .with_store(move |s| crate::status::build(s, &config, now, &unavailable))
         .await?;
     status.dashboard = dashboard;
+    status.undelivered_alerts = undelivered_alerts(&engine).await?;
     Ok(status)
+}
+
+/// What the configured alert sinks have not taken yet (the last week's alerts).
+pub async fn undelivered_alerts(
+    engine: &crate::engine::Engine,
+) -> Result<Vec<crate::status::UndeliveredAlert>, AppError> {
+    let config = engine.config().clone();
+    let Some(alerts) = &config.alerts else {
+        return Ok(Vec::new());
+    };
+    let sinks = crate::alerts::sinks(alerts, &crate::alerts::AlertSecrets::from_env());
+    let labels: std::collections::BTreeMap<String, String> =
+        sinks.iter().map(|s| (s.id(), s.label())).collect();
+    let ids: Vec<String> = labels.keys().cloned().collect();
+    let now = chrono::Utc::now();
+    let tz = config.timezone;
+    let rows = engine
+        .with_store(move |s| s.undelivered_alerts(&ids, now))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|u| crate::status::UndeliveredAlert {
+            kind: u.alert.kind.clone(),
+            at: u.alert.at.with_timezone(&tz).to_rfc3339(),
+            sink: labels.get(&u.sink).cloned().unwrap_or(u.sink),
+            attempts: u.attempts,
+            error: u.last_error,
+        })
+        .collect())
 }

@@ -70,7 +70,7 @@ pub fn zalo(
         ZaloStep::RefreshToken(token) if token == "-" => ZaloStep::RefreshToken(read_line()?),
         other => other,
     };
-    let message = match runtime.block_on(connect::zalo(&auth, step)) {
+    let message = match runtime.block_on(connect::zalo(config, &auth, step)) {
         Ok(ZaloDone::ConsentUrl(url)) => tr(
             format!(
                 "Ask an OA admin to open this link and allow the app:\n\n{url}\n\nZalo then opens the callback URL with ?code=…&state=…; within 10 minutes run:\n  loa auth zalo --code CODE --state STATE"

@@ -66,6 +66,8 @@ pub struct Engine {
     syncs: std::sync::atomic::AtomicU64,
     /// How many post files syncs have parsed (a file event parses the files it names).
     parsed: std::sync::atomic::AtomicU64,
+    /// Ticks after every store call that changed a row (the alert senders wait on it).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// Which request a ready delivery needs.
@@ -161,7 +163,14 @@ impl Engine {
             in_flight: Mutex::new(BTreeSet::new()),
             syncs: std::sync::atomic::AtomicU64::new(0),
             parsed: std::sync::atomic::AtomicU64::new(0),
+            changes: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// A receiver that sees a change after every store call that wrote a row: an alert may
+    /// have been written with it (the triggers of the schema write alerts with the change).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// The publisher for `channel`, if this engine has one.
@@ -191,14 +200,19 @@ impl Engine {
         f: impl FnOnce(&mut Store) -> store::Result<T> + Send + 'static,
     ) -> Result<T> {
         let store = self.store.clone();
-        let out = tokio::task::spawn_blocking(move || {
+        let (out, wrote) = tokio::task::spawn_blocking(move || {
             let mut guard = store
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut guard)
+            let before = guard.total_changes();
+            let out = f(&mut guard);
+            (out, guard.total_changes() != before)
         })
         .await
         .map_err(|e| EngineError::Join(e.to_string()))?;
+        if wrote {
+            self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        }
         Ok(out?)
     }
 

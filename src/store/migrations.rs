@@ -199,6 +199,121 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (channel, day)
     );
     "#,
+    // 4: alerts, an outbox written by triggers in the transaction of the change that causes
+    // them (whatever code path makes it), so a change is never committed without its alert
+    // nor an alert without its change. `alert_sends` records each sink's delivery of each
+    // alert; `alert_sinks` when a sink was first configured (older alerts are not sent to it);
+    // `service_marks` the service's last sign of life (it was off past a slot?). Times here are
+    // SQLite's wall time: an alert says when it happened in real time.
+    r#"
+    CREATE TABLE alerts (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('delivery_failed', 'delivery_unconfirmed',
+                        'delivery_missed', 'needs_reauth', 'channel_paused', 'token_expiring',
+                        'post_invalid', 'broadcast_failed', 'service_was_off', 'weekly_digest')),
+        key         TEXT UNIQUE,                   -- a condition raised once (NULL: an event)
+        at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        post_id     TEXT,
+        delivery_id INTEGER,
+        channel     TEXT,
+        state       TEXT,
+        detail      TEXT                           -- the platform's words, the reason, the problems
+    );
+    CREATE INDEX alerts_by_at ON alerts(at);
+
+    CREATE TABLE alert_sinks (
+        sink        TEXT PRIMARY KEY,              -- the sink's id (kind and address, no secret)
+        first_seen  TEXT NOT NULL
+    );
+
+    CREATE TABLE alert_sends (
+        alert_id    INTEGER NOT NULL REFERENCES alerts(id),
+        sink        TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_at     TEXT,                          -- UTC; no try before this
+        sent_at     TEXT,                          -- UTC, once the sink took it
+        last_error  TEXT,
+        PRIMARY KEY (alert_id, sink)
+    );
+
+    CREATE TABLE service_marks (
+        name        TEXT PRIMARY KEY,
+        at          TEXT NOT NULL
+    );
+
+    CREATE TRIGGER alert_delivery AFTER UPDATE OF state ON deliveries
+    WHEN NEW.state IN ('failed', 'unconfirmed', 'missed') AND NEW.state <> OLD.state
+    BEGIN
+        INSERT INTO alerts (kind, post_id, delivery_id, channel, state, detail)
+        VALUES ('delivery_' || NEW.state, NEW.post_id, NEW.id, NEW.channel, NEW.state, NEW.last_error);
+    END;
+    CREATE TRIGGER alert_delivery_new AFTER INSERT ON deliveries
+    WHEN NEW.state IN ('failed', 'unconfirmed', 'missed')
+    BEGIN
+        INSERT INTO alerts (kind, post_id, delivery_id, channel, state, detail)
+        VALUES ('delivery_' || NEW.state, NEW.post_id, NEW.id, NEW.channel, NEW.state, NEW.last_error);
+    END;
+    CREATE TRIGGER alert_broadcast AFTER UPDATE OF broadcast_state ON deliveries
+    WHEN NEW.broadcast_state = 'failed' AND OLD.broadcast_state IS NOT 'failed'
+    BEGIN
+        INSERT INTO alerts (kind, post_id, delivery_id, channel, state, detail)
+        VALUES ('broadcast_failed', NEW.post_id, NEW.id, NEW.channel, 'broadcast_failed', NEW.broadcast_error);
+    END;
+    -- (Not INSERT OR IGNORE: inside an upsert's trigger SQLite aborts on the conflict anyway.)
+    -- A channel's condition is raised once (by its key) and cleared when the channel works
+    -- again (a delivery on it is published) or the officer connects it anew (`loa auth`): a
+    -- service restarted every few minutes by cron does not alert each time.
+    CREATE TRIGGER alert_reauth AFTER UPDATE OF health ON channels
+    WHEN NEW.health = 'needs_reauth' AND OLD.health <> 'needs_reauth'
+    BEGIN
+        INSERT INTO alerts (kind, key, channel, state, detail)
+        SELECT 'needs_reauth', 'needs_reauth:' || NEW.channel, NEW.channel, 'needs_reauth', NEW.reason
+        WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'needs_reauth:' || NEW.channel);
+    END;
+    CREATE TRIGGER alert_reauth_new AFTER INSERT ON channels
+    WHEN NEW.health = 'needs_reauth'
+    BEGIN
+        INSERT INTO alerts (kind, key, channel, state, detail)
+        SELECT 'needs_reauth', 'needs_reauth:' || NEW.channel, NEW.channel, 'needs_reauth', NEW.reason
+        WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'needs_reauth:' || NEW.channel);
+    END;
+    CREATE TRIGGER alert_paused AFTER UPDATE ON channels
+    WHEN NEW.health = 'rate_limited'
+        AND NEW.paused_until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 hour')
+    BEGIN
+        INSERT INTO alerts (kind, key, channel, state, detail)
+        SELECT 'channel_paused', 'channel_paused:' || NEW.channel, NEW.channel, 'rate_limited', NEW.reason
+        WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'channel_paused:' || NEW.channel);
+    END;
+    CREATE TRIGGER alert_paused_new AFTER INSERT ON channels
+    WHEN NEW.health = 'rate_limited'
+        AND NEW.paused_until > strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+1 hour')
+    BEGIN
+        INSERT INTO alerts (kind, key, channel, state, detail)
+        SELECT 'channel_paused', 'channel_paused:' || NEW.channel, NEW.channel, 'rate_limited', NEW.reason
+        WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'channel_paused:' || NEW.channel);
+    END;
+    CREATE TRIGGER alert_channel_works AFTER UPDATE OF state ON deliveries
+    WHEN NEW.state = 'published' AND OLD.state <> 'published'
+    BEGIN
+        UPDATE alerts SET key = NULL
+        WHERE key IN ('needs_reauth:' || NEW.channel, 'channel_paused:' || NEW.channel);
+    END;
+    CREATE TRIGGER alert_post_invalid AFTER INSERT ON posts
+    WHEN NEW.problems IS NOT NULL AND NEW.present = 1
+    BEGIN
+        INSERT INTO alerts (kind, key, post_id, detail)
+        SELECT 'post_invalid', 'post_invalid:' || NEW.id || ':' || NEW.content_hash, NEW.id, NEW.problems
+        WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'post_invalid:' || NEW.id || ':' || NEW.content_hash);
+    END;
+    CREATE TRIGGER alert_post_invalid_edit AFTER UPDATE ON posts
+    WHEN NEW.problems IS NOT NULL AND NEW.present = 1
+    BEGIN
+        INSERT INTO alerts (kind, key, post_id, detail)
+        SELECT 'post_invalid', 'post_invalid:' || NEW.id || ':' || NEW.content_hash, NEW.id, NEW.problems
+        WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'post_invalid:' || NEW.id || ':' || NEW.content_hash);
+    END;
+    "#,
 ];
 
 /// Brings the database up to the newest schema, one transaction per migration.

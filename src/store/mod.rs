@@ -3,6 +3,7 @@
 //! WAL with `synchronous = FULL`: an office PC loses power, and a commit that returned must still be
 //! there afterwards, because loa sends a platform request only after its attempt is committed.
 
+mod alerts;
 mod dashboard;
 mod intent;
 mod metrics;
@@ -17,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::channel::Channel;
 
 use crate::i18n::tr;
+pub use alerts::{ALERT_WINDOW, PendingSend, StoredAlert, Undelivered};
 pub use dashboard::{PostFilter, PostSummary, SnapshotPoint};
 pub use intent::{ChannelEffect, Closing, Step, Taken};
 pub use metrics::{AccountRow, AttentionRow, Collectable, NewSnapshot, ReportRow, RetiredRecord};
@@ -431,6 +433,11 @@ impl Store {
         }
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })
+    }
+
+    /// Rows this connection has inserted, updated or deleted since it opened.
+    pub fn total_changes(&self) -> u64 {
+        self.conn.total_changes()
     }
 
     /// `PRAGMA integrity_check` answers `ok`.

@@ -1,6 +1,7 @@
 //! The store: schema, durability settings, atomic claims.
 
 use super::*;
+use chrono::Duration;
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
@@ -326,4 +327,156 @@ fn a_write_of_a_row_read_before_a_change_is_refused() {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(s.delivery(id).unwrap().unwrap().state, State::Cancelled);
+}
+
+#[test]
+fn an_alert_is_written_with_the_change_that_causes_it_and_once_per_condition() {
+    let mut s = Store::open_in_memory().unwrap();
+    s.insert_post(&post("p1", "a.md"), now()).unwrap();
+    let id = s
+        .insert_delivery("p1", Channel::Facebook, Some(now()), false)
+        .unwrap();
+    let taken = s.take_step(id, Step::Publish, now()).unwrap().unwrap();
+    let closing = Closing {
+        class: "permanent".into(),
+        remote_id: None,
+        message: Some("(#100) Invalid parameter".into()),
+    };
+    // A change that fails to commit leaves no alert behind.
+    let failed = s.in_transaction(|s| {
+        let mut d = s.delivery(id)?.unwrap();
+        d.state = State::Failed;
+        s.save_delivery(&d)?;
+        Err::<(), _>(StoreError::Conflict(id))
+    });
+    assert!(failed.is_err());
+    assert!(
+        s.alerts(10).unwrap().is_empty(),
+        "rolled back with its change"
+    );
+    s.close_attempt(id, taken.attempt, &closing, now(), |d, _| {
+        d.state = State::Failed;
+        d.last_error = Some("(#100) Invalid parameter".into());
+        (
+            ChannelEffect::NeedsReauth {
+                reason: "token revoked".into(),
+            },
+            (),
+        )
+    })
+    .unwrap();
+    let alerts = s.alerts(10).unwrap();
+    let kinds: Vec<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(kinds, ["needs_reauth", "delivery_failed"]);
+    assert_eq!(
+        alerts[1].detail.as_deref(),
+        Some("(#100) Invalid parameter")
+    );
+    assert_eq!(alerts[1].path.as_deref(), Some("a.md"));
+    // Still needing a new token, or needing it again after a restart that gave the channel a
+    // new chance without a new token: no second alert. Connected anew, then again: one more.
+    s.amend_channel(Channel::Facebook, |c| c.reason = Some("again".into()))
+        .unwrap();
+    s.amend_channel(Channel::Facebook, |c| c.health = Health::Ok)
+        .unwrap();
+    s.amend_channel(Channel::Facebook, |c| c.health = Health::NeedsReauth)
+        .unwrap();
+    assert_eq!(s.alerts(10).unwrap().len(), 2);
+    s.clear_condition("needs_reauth:facebook").unwrap();
+    s.amend_channel(Channel::Facebook, |c| c.health = Health::Ok)
+        .unwrap();
+    s.amend_channel(Channel::Facebook, |c| c.health = Health::NeedsReauth)
+        .unwrap();
+    assert_eq!(s.alerts(10).unwrap().len(), 3);
+    // The channel working again clears it too.
+    let p3 = s
+        .insert_delivery("p1", Channel::Zalo, Some(now()), false)
+        .unwrap();
+    s.amend_channel(Channel::Zalo, |c| c.health = Health::NeedsReauth)
+        .unwrap();
+    assert_eq!(s.alerts(10).unwrap().len(), 4);
+    let mut d = s.delivery(p3).unwrap().unwrap();
+    d.state = State::Published;
+    s.save_delivery(&d).unwrap();
+    s.amend_channel(Channel::Zalo, |c| c.health = Health::Ok)
+        .unwrap();
+    s.amend_channel(Channel::Zalo, |c| c.health = Health::NeedsReauth)
+        .unwrap();
+    assert_eq!(s.alerts(10).unwrap().len(), 5);
+
+    // A post with errors: once per content version.
+    let mut bad = post("p2", "b.md");
+    bad.problems = Some(vec!["b.md:2:1: title is missing".into()]);
+    s.insert_post(&bad, now()).unwrap();
+    s.update_post(&bad, now()).unwrap();
+    assert_eq!(s.alerts(10).unwrap().len(), 6);
+    bad.content_hash = "h-p2-edited".into();
+    s.update_post(&bad, now()).unwrap();
+    assert_eq!(s.alerts(10).unwrap().len(), 7);
+
+    // A condition judged over time is raised once by its key.
+    assert!(
+        s.raise_condition("token_expiring", "k", Some("zalo"), Some("x"), now())
+            .unwrap()
+    );
+    assert!(
+        !s.raise_condition("token_expiring", "k", Some("zalo"), Some("x"), now())
+            .unwrap()
+    );
+}
+
+#[test]
+fn the_outbox_owes_each_sink_what_came_after_it_and_remembers_each_send() {
+    let mut s = Store::open_in_memory().unwrap();
+    let wall = Utc::now();
+    s.raise_condition(
+        "token_expiring",
+        "old",
+        Some("zalo"),
+        None,
+        wall - Duration::days(30),
+    )
+    .unwrap();
+    let sinks = vec!["webhook:a".to_string(), "email:b".to_string()];
+    s.note_sinks(&sinks, wall - Duration::hours(1)).unwrap();
+    s.raise_condition("token_expiring", "new", Some("zalo"), None, wall)
+        .unwrap();
+    let pending = s.pending_sends(&sinks, wall).unwrap();
+    assert_eq!(
+        pending.len(),
+        2,
+        "the new alert, once per sink; not the old one"
+    );
+    let alert = pending[0].alert.id;
+    s.record_sent(alert, "webhook:a", wall).unwrap();
+    s.record_send_failure(
+        alert,
+        "email:b",
+        "refused",
+        Some(wall + Duration::minutes(1)),
+    )
+    .unwrap();
+    assert!(s.pending_sends(&sinks, wall).unwrap().is_empty());
+    assert_eq!(
+        s.next_send_at(&sinks, wall).unwrap(),
+        Some(wall + Duration::minutes(1)).map(|t| parse_ts(Some(ts(t))).unwrap())
+    );
+    let later = wall + Duration::minutes(2);
+    let again = s.pending_sends(&sinks, later).unwrap();
+    assert_eq!(
+        (again.len(), again[0].sink.as_str(), again[0].attempts),
+        (1, "email:b", 1)
+    );
+    let undelivered = s.undelivered_alerts(&sinks, later).unwrap();
+    assert_eq!(undelivered.len(), 1);
+    assert_eq!(undelivered[0].last_error.as_deref(), Some("refused"));
+    // Refused for good: never tried again, still shown as undelivered.
+    s.record_send_failure(alert, "email:b", "address rejected", None)
+        .unwrap();
+    assert!(
+        s.pending_sends(&sinks, later + Duration::days(1))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.undelivered_alerts(&sinks, later).unwrap().len(), 1);
 }

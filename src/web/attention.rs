@@ -37,6 +37,8 @@ struct Page {
     /// What the officer may like to know but need not act on (a metric a platform retired, a
     /// pause loa waits out by itself).
     notes: Vec<Item>,
+    /// Alerts a configured sink has not taken yet (`[alerts]`).
+    undelivered: Vec<crate::status::UndeliveredAlert>,
 }
 
 /// How many of `attention` ask something of the officer (the Attention tab's count).
@@ -159,6 +161,15 @@ pub async fn page(
         ),
         items,
         notes,
+        undelivered: crate::app::status::undelivered_alerts(&d.engine)
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?
+            .into_iter()
+            .map(|mut u| {
+                u.at = crate::status::human_time(&u.at, d.config.timezone);
+                u
+            })
+            .collect(),
     };
     Ok(Html(
         page.render()
