@@ -301,7 +301,7 @@ const BROKEN_CONFIGS: &[(&str, &str, &str)] = &[
         "[alerts]\n[[alerts.webhook]]\nurl = \"http://example.gov.vn/hooks/loa\"\n",
         "`alerts.webhook[1].url`",
     ),
-    ("planned web", "[web]\nport = 8080\n", "`[web]`"),
+    ("web key", "[web]\nport = 8080\n", "`web.port`"),
     (
         "unknown top key",
         "timezon = \"Asia/Ho_Chi_Minh\"\n",

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Timelike};
-use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
@@ -80,12 +79,14 @@ impl EmailSink {
         let mut builder = Message::builder()
             .from(from)
             .subject(subject(alert))
-            .message_id(Some(id))
-            .header(ContentType::TEXT_PLAIN);
+            .message_id(Some(id));
         for to in &c.to {
             builder = builder.to(to.parse().map_err(|_| Failure::BadMessage)?);
         }
-        builder.body(body(alert)).map_err(|_| Failure::BadMessage)
+        // A single `text/plain; charset=utf-8` part, so that the mail says `MIME-Version: 1.0`.
+        builder
+            .singlepart(SinglePart::plain(body(alert)))
+            .map_err(|_| Failure::BadMessage)
     }
 
     fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
