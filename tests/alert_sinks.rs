@@ -33,6 +33,8 @@ enum Smtp {
     WrongPassword,
     /// Answers 550 to RCPT TO.
     RejectRecipient,
+    /// Takes the connection and never says a word.
+    Silent,
 }
 
 /// One session's mail, as the fake received it.
@@ -63,6 +65,10 @@ async fn fake_smtp(mode: Smtp) -> FakeSmtp {
 }
 
 async fn session(socket: tokio::net::TcpStream, mode: Smtp, store: Arc<Mutex<Vec<Received>>>) {
+    if mode == Smtp::Silent {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        return;
+    }
     let (read, mut write) = socket.into_split();
     let mut read = BufReader::new(read);
     let mut mail = Received::default();
@@ -275,6 +281,11 @@ struct FakeHook {
 /// A receiver answering `status` to every POST on `/hooks/loa`, keeping the signature and
 /// content-type headers and the body.
 async fn fake_hook(status: u16) -> FakeHook {
+    fake_hook_after(status, std::time::Duration::ZERO).await
+}
+
+/// [`fake_hook`], answering only after `delay`.
+async fn fake_hook_after(status: u16, delay: std::time::Duration) -> FakeHook {
     use axum::http::{HeaderMap, StatusCode};
     let received = Arc::new(Mutex::new(Vec::new()));
     let store = received.clone();
@@ -294,6 +305,7 @@ async fn fake_hook(status: u16) -> FakeHook {
                     get("content-type"),
                     body.to_vec(),
                 ));
+                tokio::time::sleep(delay).await;
                 StatusCode::from_u16(status).unwrap()
             }
         }),
@@ -512,6 +524,36 @@ async fn nothing_listening_is_told_plainly_and_retried() {
         error.message
     );
     assert!(error.retryable);
+}
+
+#[tokio::test]
+async fn a_tls_mismatch_is_told_as_a_tls_error() {
+    set_language(Language::Vi);
+    // The fake speaks plain SMTP and offers no STARTTLS.
+    let smtp = fake_smtp(Smtp::Accept).await;
+    for security in [SmtpSecurity::Tls, SmtpSecurity::StartTls] {
+        let config = EmailSinkConfig {
+            security,
+            ..email_config(smtp.port)
+        };
+        let sink = only_sink(vec![config], vec![], &secrets());
+        let error = sink.send(&failed_delivery()).await.unwrap_err();
+        assert!(
+            error.message.contains("TLS"),
+            "{security:?}: {}",
+            error.message
+        );
+        assert!(error.message.contains("security"), "{}", error.message);
+        no_secret_in(&error.message);
+    }
+    assert!(smtp.received.lock().unwrap().is_empty());
+    // An https address served in plain http.
+    let hook = fake_hook(200).await;
+    let url = hook.url.replace("http://", "https://");
+    let sink = only_sink(vec![], vec![WebhookSinkConfig { url }], &secrets());
+    let error = sink.send(&failed_delivery()).await.unwrap_err();
+    assert!(error.message.contains("TLS"), "{}", error.message);
+    assert!(hook.received.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -748,6 +790,47 @@ async fn loa_alerts_test_says_per_sink_what_happened() {
     assert!(out.lines().nth(1).unwrap().contains("HTTP 503"), "{out}");
     no_secret_in(&out);
     no_secret_in(&err);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loa_alerts_test_never_hangs_on_a_silent_server() {
+    set_language(Language::Vi);
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = fake_smtp(Smtp::Silent).await;
+    let hook = fake_hook_after(200, std::time::Duration::from_secs(30)).await;
+    let config = config_file(dir.path(), &sinks_section(smtp.port, &hook.url));
+    let started = std::time::Instant::now();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        let output = Command::cargo_bin("loa")
+            .unwrap()
+            .env_remove("LOA_CONFIG")
+            .env_remove("LOA_LOG")
+            // The waits, shortened as the proof suites do (20-30 s in service).
+            .env("LOA_HTTP_TIMEOUT", "1")
+            .env("LOA_SMTP_PASSWORD", SMTP_PASSWORD)
+            .arg("--config")
+            .arg(&config)
+            .args(["alerts", "test"])
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert_eq!(code, 1, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with('✗') && l.contains("quá thời gian chờ")),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
