@@ -18,7 +18,7 @@ use crate::platform::transport::Transport;
 /// The header that carries the body's signature.
 pub const SIGNATURE_HEADER: &str = "X-Loa-Signature";
 
-/// How long a whole POST may take.
+/// How long a whole POST may take (shortened by `LOA_HTTP_TIMEOUT` in the proof suites).
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// One `[[alerts.webhook]]`.
@@ -33,7 +33,7 @@ impl WebhookSink {
     /// The sink of `config`, signing with `secret` (`LOA_WEBHOOK_SECRET`) when there is one.
     pub fn new(config: &WebhookSinkConfig, secret: Option<SecretString>) -> WebhookSink {
         let builder = crate::platform::http::builder()
-            .timeout(TIMEOUT)
+            .timeout(crate::platform::http::shortened(TIMEOUT))
             .redirect(reqwest::redirect::Policy::none());
         // A receiver on this machine (tests, a local relay) is reached directly, never through
         // an `HTTP(S)_PROXY` from the environment.
@@ -88,7 +88,10 @@ impl WebhookSink {
         let answer = request.body(body).send().await.map_err(|e| {
             // The error's text (which names the URL) is never shown: only its kind.
             SendError::from(match Transport::of(&e) {
-                Transport::Timeout => Failure::Timeout(TIMEOUT.as_secs()),
+                Transport::ConnectFailed if not_tls(&e) => Failure::HttpsTls,
+                Transport::Timeout => {
+                    Failure::Timeout(crate::platform::http::shortened(TIMEOUT).as_secs().max(1))
+                }
                 Transport::AddressNotFound => Failure::AddressNotFound,
                 Transport::Refused => Failure::Refused,
                 Transport::Insecure => Failure::HttpsTls,
@@ -103,6 +106,21 @@ impl WebhookSink {
             Err(Failure::Http(status.as_u16()).into())
         }
     }
+}
+
+/// Whether `error` is a server that does not speak TLS at an https address (rustls reads its
+/// plain answer as a "corrupt message"), which the shared transport reader counts as a failed
+/// connection.
+fn not_tls(error: &reqwest::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = source {
+        let text = cause.to_string().to_lowercase();
+        if text.contains("corrupt message") || text.contains("handshake") {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// `sha256=<hex HMAC-SHA256 of body with key>`, the value of [`SIGNATURE_HEADER`].

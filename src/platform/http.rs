@@ -17,13 +17,17 @@ pub const CALL_TIMEOUT_ENV: &str = "LOA_HTTP_TIMEOUT";
 
 /// [`CALL_TIMEOUT`], or a shorter one from [`CALL_TIMEOUT_ENV`].
 fn call_timeout() -> Duration {
+    shortened(CALL_TIMEOUT)
+}
+
+/// `wait`, or the shorter wait of [`CALL_TIMEOUT_ENV`] when one is set: every bounded wait on
+/// the network (the alert sinks' too) can be shortened the same way by the proof suites.
+pub fn shortened(wait: Duration) -> Duration {
     std::env::var(CALL_TIMEOUT_ENV)
         .ok()
         .and_then(|s| s.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
-        .map_or(CALL_TIMEOUT, |s| {
-            Duration::from_secs_f64(s).min(CALL_TIMEOUT)
-        })
+        .map_or(wait, |s| Duration::from_secs_f64(s).min(wait))
 }
 
 /// The HTTP client: rustls, bounded waits.
