@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Slot, Validator, is_http_url, is_loopback_url};
+use super::{Slot, Validator, is_http_url};
 use crate::i18n::tr;
 
 /// `[alerts]`.
@@ -400,7 +400,12 @@ impl Validator<'_> {
             );
             return None;
         }
-        if text.starts_with("http://") && !is_loopback_url(&text) {
+        // The host itself must be this machine: `http://127.0.0.1.example.com/` is not.
+        let on_this_machine = reqwest::Url::parse(&text)
+            .ok()
+            .and_then(|u| u.host_str().map(is_loopback_host))
+            .unwrap_or(false);
+        if text.starts_with("http://") && !on_this_machine {
             self.error(
                 url.span(),
                 tr(

@@ -323,3 +323,17 @@ fn an_alerts_section_without_sinks_warns() {
     assert_eq!(c.warnings.len(), 1);
     assert!(c.alerts.unwrap().email.is_empty());
 }
+
+#[test]
+fn plain_http_webhooks_only_go_to_this_machine() {
+    let e = errors("[alerts]\n[[alerts.webhook]]\nurl = \"http://127.0.0.1.example.com/h\"\n");
+    assert!(e[0].message.contains("plain http"), "{e:?}");
+    for url in [
+        "http://127.0.0.1:9/h",
+        "http://localhost:9/h",
+        "http://[::1]:9/h",
+    ] {
+        let c = Config::parse(&format!("[alerts]\n[[alerts.webhook]]\nurl = \"{url}\"\n"));
+        assert!(c.is_ok(), "{url}: {c:?}");
+    }
+}
