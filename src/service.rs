@@ -697,6 +697,7 @@ async fn alert_conditions(engine: &Engine, starting: bool) {
             } else {
                 s.set_mark(crate::alerts::events::ALIVE, now)?;
             }
+            crate::alerts::events::digest(s, &config, now)?;
             crate::alerts::events::scan(s, &config, now, refresh)
         })
         .await;

@@ -98,6 +98,15 @@ impl Store {
         )? > 0)
     }
 
+    /// Whether an alert holds the condition `key` now.
+    pub fn alert_key_exists(&self, key: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM alerts WHERE key = ?1", [key], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Clears the condition `key` (the channel was connected anew): the next raise alerts again.
     pub fn clear_condition(&mut self, key: &str) -> Result<()> {
         self.conn

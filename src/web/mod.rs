@@ -21,6 +21,8 @@ mod posts;
 mod view;
 mod week;
 
+pub use week::monday_of;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
