@@ -4,6 +4,8 @@
 //! alerts with its fix; a sink that is down gets the alert when it is back; a SIGKILL between
 //! neither loses nor repeats one; the signature verifies; no secret is in any alert.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -17,12 +19,29 @@ use loa::engine::Clock;
 use loa::sandbox::{self, Faults, Sandbox};
 use sha2::Sha256;
 
+use common::smtp::{FakeSmtp, Smtp, decode_words, fake_smtp, header, read_mail};
+
 const WEBHOOK_SECRET: &str = "whsec-e2e-5b7d1c";
+const SMTP_PASSWORD: &str = "smtp-e2e-PW-31d9";
+
+/// Each mail's decoded subject and body.
+fn mails(smtp: &FakeSmtp) -> Vec<(String, String)> {
+    smtp.received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let (headers, body) = read_mail(&m.data);
+            (decode_words(header(&headers, "Subject").unwrap()), body)
+        })
+        .collect()
+}
 
 /// The receiver: what it took (bodies, each with a verified signature), and whether it is up.
 #[derive(Clone, Default)]
 struct Receiver {
     took: Arc<Mutex<Vec<serde_json::Value>>>,
+    ids: Arc<Mutex<Vec<String>>>,
     down: Arc<Mutex<bool>>,
     refused: Arc<Mutex<usize>>,
 }
@@ -55,6 +74,13 @@ impl Receiver {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default();
                     assert_eq!(got, want, "the signature verifies");
+                    me.ids.lock().unwrap().push(
+                        headers
+                            .get("x-loa-alert-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
                     me.took
                         .lock()
                         .unwrap()
@@ -102,7 +128,7 @@ impl Drop for Running {
 }
 
 impl Commune {
-    async fn new(hook: &str) -> Commune {
+    async fn new(hook: &str, smtp_port: u16) -> Commune {
         let sandbox = Sandbox::new(Clock::system(), Faults::default());
         let (addr, server) = sandbox::serve(sandbox.clone(), 0).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -117,7 +143,9 @@ impl Commune {
                  [zalo]\napp_id = \"{app}\"\nopenapi_url = \"{url}\"\noauth_url = \"{url}\"\n\
                  author = \"UBND xã Thanh Kỳ\"\ndefault_cover_url = \"https://example.gov.vn/logo.jpg\"\n\
                  listing_delay = \"2s\"\n\
-                 [alerts]\n[[alerts.webhook]]\nurl = \"{hook}\"\n",
+                 [alerts]\n[[alerts.webhook]]\nurl = \"{hook}\"\n\
+                 [[alerts.email]]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\nsecurity = \"none\"\n\
+                 username = \"loa@example.gov.vn\"\nfrom = \"loa <loa@example.gov.vn>\"\nto = [\"vanhoa@example.gov.vn\"]\n",
                 app = sandbox::ZALO_APP.0,
             ),
         )
@@ -138,6 +166,7 @@ impl Commune {
             .current_dir(&self.root)
             .env("LOA_ZALO_APP_SECRET", sandbox::ZALO_APP.1)
             .env("LOA_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("LOA_SMTP_PASSWORD", SMTP_PASSWORD)
             .env("LOA_ALERT_RETRY", "300ms")
             .env("LOA_LOG", "info")
             .env_remove("LOA_ZALO_REFRESH_TOKEN")
@@ -217,7 +246,8 @@ async fn settle() {
 async fn each_alert_arrives_once_across_restarts_kills_and_a_sink_that_was_down() {
     let receiver = Receiver::default();
     let hook = receiver.serve().await;
-    let c = Commune::new(&hook).await;
+    let smtp = fake_smtp(Smtp::Accept).await;
+    let c = Commune::new(&hook, smtp.port).await;
 
     // No Zalo token at all: the channel needs re-authorization, told once with the command.
     let run = c.run();
@@ -247,11 +277,24 @@ async fn each_alert_arrives_once_across_restarts_kills_and_a_sink_that_was_down(
         ],
         "the contract's body"
     );
-    // Killed and started again, still without a token: nothing new, nothing repeated.
+    // The same, once, by mail: Vietnamese intact after MIME decoding, the command in it.
+    until("the needs_reauth mail", &c, &receiver, || {
+        mails(&smtp).len() == 1
+    })
+    .await;
+    let (subject, body) = mails(&smtp)[0].clone();
+    assert!(subject.contains("Cần kết nối lại tài khoản"), "{subject}");
+    assert!(body.contains("loa auth zalo --url"), "{body}");
+    assert!(body.contains("cần mã truy cập mới"), "{body}");
+    // Killed (once the sends were recorded: a kill between a send and its record may repeat
+    // that one alert, the documented limit) and started again, still without a token: nothing
+    // new, nothing repeated.
+    settle().await;
     drop(run);
     let run = c.run();
     settle().await;
     assert_eq!(receiver.kinds(), ["needs_reauth"]);
+    assert_eq!(mails(&smtp).len(), 1);
     drop(run);
 
     // Connected anew (with a token the platform will refuse), and a post: one more alert.
@@ -262,8 +305,13 @@ async fn each_alert_arrives_once_across_restarts_kills_and_a_sink_that_was_down(
         receiver.count("needs_reauth") == 2
     })
     .await;
+    until("the second needs_reauth mail", &c, &receiver, || {
+        mails(&smtp).len() == 2
+    })
+    .await;
     settle().await;
     assert_eq!(receiver.count("needs_reauth"), 2, "{:?}", receiver.kinds());
+    assert_eq!(mails(&smtp).len(), 2);
     drop(run);
 
     // Connected for real; the sink goes down; the platform refuses the next post for good.
@@ -276,12 +324,19 @@ async fn each_alert_arrives_once_across_restarts_kills_and_a_sink_that_was_down(
         *receiver.refused.lock().unwrap() >= 1
     })
     .await;
+    // The mail sink is up: both refused posts are mailed (the first post waited for its token).
+    until("the failed posts' mails", &c, &receiver, || {
+        mails(&smtp).len() == 4
+    })
+    .await;
+    settle().await;
     assert!(
         c.status().contains("Cảnh báo chưa gửi được"),
         "status shows the undelivered alert:\n{}",
         c.status()
     );
-    // Killed while the alert waits; started again; the sink comes back: it arrives once.
+    // Killed while the webhook's alerts wait; started again; the sink comes back: each arrives
+    // once, and the mails are not sent again.
     let mut run = run;
     unsafe_kill(&mut run);
     drop(run);
@@ -333,7 +388,25 @@ async fn each_alert_arrives_once_across_restarts_kills_and_a_sink_that_was_down(
 
     // No secret in anything an alert carried, nor in the log.
     let everything = format!("{:?}\n{}", receiver.took.lock().unwrap(), c.log());
+    let mut ids = receiver.ids.lock().unwrap().clone();
+    assert!(
+        ids.iter().all(|id| !id.is_empty()),
+        "every alert has its id"
+    );
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), receiver.kinds().len(), "no id twice");
+    let subjects: Vec<String> = mails(&smtp).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        subjects.len(),
+        4,
+        "two needs_reauth, two failed posts: {subjects:?}"
+    );
+    for (_, body) in mails(&smtp) {
+        assert!(!body.contains(SMTP_PASSWORD) && !body.contains(WEBHOOK_SECRET));
+    }
     for secret in [
+        SMTP_PASSWORD,
         WEBHOOK_SECRET,
         sandbox::ZALO_APP.1,
         sandbox::ZALO_FIRST_REFRESH_TOKEN,

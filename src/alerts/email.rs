@@ -72,12 +72,17 @@ impl EmailSink {
         let c = &self.config;
         let from: Mailbox = c.from.parse().map_err(|_| Failure::BadMessage)?;
         // The Message-ID's right side is the sender's domain: some filters distrust `localhost`.
-        let id = format!(
-            "<loa.{}.{:016x}@{}>",
-            chrono::Utc::now().timestamp(),
-            fastrand::u64(..),
-            from.email.domain()
-        );
+        // A stored alert keeps its id across resends (a mail client can tell the repeat); a
+        // test mail gets a fresh one.
+        let id = match &alert.id {
+            Some(alert_id) => format!("<loa.alert.{alert_id}@{}>", from.email.domain()),
+            None => format!(
+                "<loa.{}.{:016x}@{}>",
+                chrono::Utc::now().timestamp(),
+                fastrand::u64(..),
+                from.email.domain()
+            ),
+        };
         let mut builder = Message::builder()
             .from(from)
             .subject(subject(alert))
@@ -246,6 +251,7 @@ mod tests {
             state: Some("failed".into()),
             message: "Zalo refused the article.".into(),
             fix: Some("Shorten the title.".into()),
+            id: Some("7-1765000000".into()),
         }
     }
 

@@ -53,6 +53,11 @@ pub struct Alert {
     pub message: String,
     /// What to do about it, in the officer's language.
     pub fix: Option<String>,
+    /// The alert's own id, the same each time it is sent (a send cut short by a crash is sent
+    /// again with it): the mail's Message-ID and the webhook's `X-Loa-Alert-Id`, by which a
+    /// receiver can tell a repeat. Not in the body. `None` for `loa alerts test`.
+    #[serde(skip)]
+    pub id: Option<String>,
 }
 
 impl Alert {
@@ -74,6 +79,7 @@ impl Alert {
             )
             .to_string(),
             fix: None,
+            id: None,
         }
     }
 }
@@ -206,6 +212,7 @@ mod tests {
             state: Some("failed".into()),
             message: "m".into(),
             fix: None,
+            id: None,
         };
         assert_eq!(
             serde_json::to_string(&alert).unwrap(),

@@ -138,5 +138,7 @@ pub fn compose(a: &StoredAlert, config: &Config) -> Alert {
         state: a.state.clone(),
         message,
         fix,
+        // The row's id and its time: unique for this database, the same on every resend.
+        id: Some(format!("{}-{}", a.id, a.at.timestamp())),
     }
 }

@@ -21,6 +21,9 @@ pub const SIGNATURE_HEADER: &str = "X-Loa-Signature";
 /// How long a whole POST may take (shortened by `LOA_HTTP_TIMEOUT` in the proof suites).
 const TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The header that carries the alert's id (the same on a resend).
+pub const ALERT_ID_HEADER: &str = "X-Loa-Alert-Id";
+
 /// One `[[alerts.webhook]]`.
 #[derive(Debug)]
 pub struct WebhookSink {
@@ -79,6 +82,9 @@ impl WebhookSink {
             reqwest::header::CONTENT_TYPE,
             "application/json; charset=utf-8",
         );
+        if let Some(id) = &alert.id {
+            request = request.header(ALERT_ID_HEADER, id);
+        }
         if let Some(secret) = &self.secret {
             request = request.header(
                 SIGNATURE_HEADER,

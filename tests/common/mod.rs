@@ -43,4 +43,5 @@ pub mod leak;
 pub mod metrics;
 pub mod proof;
 pub mod served;
+pub mod smtp;
 pub mod world;
