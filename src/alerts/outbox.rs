@@ -142,3 +142,119 @@ pub fn compose(a: &StoredAlert, config: &Config) -> Alert {
         id: Some(format!("{}-{}", a.id, a.at.timestamp())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{BroadcastState, Health, PostRecord, State, Store};
+    use chrono::{Duration, Utc};
+
+    /// Every kind of alert the store and the scans make, each worded with its fix.
+    #[test]
+    fn every_kind_is_told_with_what_happened_and_the_fix() {
+        let config = Config::parse(
+            "[facebook]\npage_id = \"1\"\n[zalo]\napp_id = \"1\"\nauthor = \"UBND\"\ndefault_cover_url = \"https://example.gov.vn/a.jpg\"\n",
+        )
+        .unwrap();
+        let mut s = Store::open_in_memory().unwrap();
+        let now = Utc::now();
+        let post = |id: &str, problems: Option<Vec<String>>| PostRecord {
+            id: id.into(),
+            path: format!("{id}.md"),
+            content_hash: format!("h-{id}"),
+            content: String::new(),
+            title: format!("Bài {id}"),
+            meta: serde_json::json!({}),
+            problems,
+            present: true,
+            first_seen_at: now,
+        };
+        s.insert_post(&post("a", None), now).unwrap();
+        s.insert_post(&post("b", Some(vec!["b.md:2:1: no title".into()])), now)
+            .unwrap();
+        for (i, state) in [State::Failed, State::Unconfirmed, State::Missed]
+            .into_iter()
+            .enumerate()
+        {
+            let channel = if i == 1 {
+                Channel::Zalo
+            } else {
+                Channel::Facebook
+            };
+            let post_id = format!("p{i}");
+            s.insert_post(&post(&post_id, None), now).unwrap();
+            let id = s
+                .insert_delivery(&post_id, channel, Some(now), false)
+                .unwrap();
+            let mut d = s.delivery(id).unwrap().unwrap();
+            d.state = state;
+            d.last_error = Some("(#100) Invalid parameter".into());
+            s.save_delivery(&d).unwrap();
+        }
+        let id = s
+            .insert_delivery("a", Channel::Zalo, Some(now), false)
+            .unwrap();
+        let mut d = s.delivery(id).unwrap().unwrap();
+        d.state = State::Published;
+        d.broadcast_state = Some(BroadcastState::Failed);
+        d.broadcast_error = Some("-224 quota".into());
+        s.save_delivery(&d).unwrap();
+        s.amend_channel(Channel::Facebook, |c| {
+            c.health = Health::RateLimited;
+            c.paused_until = Some(now + Duration::hours(3));
+            c.token_expires_at = Some(now + Duration::days(3));
+        })
+        .unwrap();
+        s.amend_channel(Channel::Zalo, |c| c.health = Health::NeedsReauth)
+            .unwrap();
+        super::super::events::scan(&mut s, &config, now, Some(now + Duration::days(5))).unwrap();
+
+        let alerts = s.alerts(50).unwrap();
+        let mut kinds: Vec<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+        kinds.sort();
+        kinds.dedup();
+        assert_eq!(
+            kinds,
+            [
+                "broadcast_failed",
+                "channel_paused",
+                "delivery_failed",
+                "delivery_missed",
+                "delivery_unconfirmed",
+                "needs_reauth",
+                "post_invalid",
+                "token_expiring"
+            ]
+        );
+        for a in &alerts {
+            let told = compose(a, &config);
+            assert_eq!(told.kind.as_str(), a.kind);
+            assert!(!told.message.is_empty(), "{told:?}");
+            assert!(
+                told.fix.as_deref().is_some_and(|f| !f.is_empty()),
+                "{told:?}"
+            );
+            assert!(told.at.len() == 25, "{told:?}");
+            assert!(told.id.is_some());
+            if a.post_id.is_some() {
+                assert!(
+                    told.file.as_deref().is_some_and(|f| f.ends_with(".md")),
+                    "{told:?}"
+                );
+                assert!(told.title.is_some(), "{told:?}");
+            }
+        }
+        let failed = alerts.iter().find(|a| a.kind == "delivery_failed").unwrap();
+        let told = compose(failed, &config);
+        assert!(
+            told.message.contains("(#100) Invalid parameter"),
+            "{told:?}"
+        );
+        assert!(told.fix.unwrap().contains("loa retry"), "the exact command");
+        let tokens: Vec<_> = alerts
+            .iter()
+            .filter(|a| a.kind == "token_expiring")
+            .collect();
+        assert_eq!(tokens.len(), 2, "Facebook's and Zalo's");
+    }
+}
