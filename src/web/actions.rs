@@ -289,7 +289,7 @@ pub async fn act(
                     ),
                 )
             } else {
-                (false, moved_on(&d, &post, channel, &before).await?)
+                (false, moved_on(&d, channel, &before).await?)
             }
         }
         Act::Cancel => {
@@ -305,11 +305,11 @@ pub async fn act(
                     ),
                 )
             } else {
-                (false, moved_on(&d, &post, channel, &before).await?)
+                (false, moved_on(&d, channel, &before).await?)
             }
         }
         Act::Unpublish => match commands::unpublish(engine, &post, Some(channel)).await {
-            Ok(done) if done.is_empty() => (false, moved_on(&d, &post, channel, &before).await?),
+            Ok(done) if done.is_empty() => (false, moved_on(&d, channel, &before).await?),
             Ok(done) => match &done[0].outcome {
                 Outcome::Published { .. } => (
                     true,
@@ -367,18 +367,12 @@ pub async fn act(
 }
 
 /// Why an action changed nothing: the delivery is no longer where the page showed it.
-async fn moved_on(
-    d: &Dashboard,
-    post: &str,
-    channel: Channel,
-    before: &Delivery,
-) -> Result<String, WebError> {
+async fn moved_on(d: &Dashboard, channel: Channel, before: &Delivery) -> Result<String, WebError> {
     let id = before.id;
     let now = d.read(move |s| s.delivery(id)).await?;
     let state = now.as_ref().map_or(before.state, |x| x.state);
     let platform = view::channel_name(channel);
     let word = crate::status::state_label(state);
-    let _ = post;
     Ok(match state {
         DeliveryState::Scheduled | DeliveryState::RetryWait | DeliveryState::Publishing => tr(
             format!(
