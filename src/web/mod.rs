@@ -218,7 +218,8 @@ async fn style() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "max-age=3600"),
+            // Revalidated each time: after an upgrade the page never meets an old style sheet.
+            (header::CACHE_CONTROL, "no-cache"),
         ],
         css.as_str(),
     )
