@@ -1038,8 +1038,8 @@ pub fn bookkeeping(s: &mut Store, config: &Config, now: DateTime<Utc>) -> store:
 /// round) back to the system; the dispatcher calls it each time before it sleeps with nothing
 /// in flight. glibc keeps what is freed: without this, an idle service over 10,000 posts stays
 /// at the size of its start-up reading (measured: 18 MB of 38 MB anonymous memory).
-/// `malloc_trim` returns the free pages of every arena but the *top* of a thread's arena only
-/// for the main one, which is why [`one_heap`] keeps a single arena.
+/// `malloc_trim` returns the free pages inside every arena but trims the *top* of the main
+/// arena only, which is why [`steady_heap`] fixes the thresholds that trim a thread's arena.
 pub fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only returns free pages to the system; it takes no pointer and
@@ -1049,22 +1049,25 @@ pub fn release_freed_memory() {
     }
 }
 
-/// One malloc arena for the whole process; call before any thread starts (the runtime's
-/// blocking pool).
+/// Fixes glibc's trim and mmap thresholds at their defaults (128 KiB); call before any thread
+/// starts (the runtime's blocking pool).
 ///
 /// glibc gives each thread that allocates its own arena, and `malloc_trim` never shrinks the
-/// top of a thread's arena (only the main arena's); its free top is given back only when a
-/// `free` leaves more than the trim threshold there, a threshold glibc raises each time a large
-/// block is freed. So every blocking-pool thread that ran a sync (or read the queue) kept
-/// megabytes: measured over 10,000 posts, four arenas held 3–6 MB each after 100 file events
-/// (anonymous memory 6.3 → 18.1 MB, while massif counted 2.6 MB live at both). With one arena
-/// it stays at 5.5–5.8 MB. loa's threads rarely allocate at once (one store, behind a lock), so
-/// one arena costs no measurable contention (`cargo bench --bench deliveries`).
-pub fn one_heap() {
+/// top of a thread's arena (only the main one's): its free top goes back to the system only
+/// when a `free` leaves more than the trim threshold there, and glibc raises that threshold
+/// (up to 64 MB) each time a large block, such as a `Vec` of 10,000 deliveries, is freed. So
+/// every blocking-pool thread that ran a sync or read the queue kept megabytes: measured over
+/// 10,000 posts, four arenas held 3–6 MB each after 100 file events (anonymous memory
+/// 6.3 → 18.1 MB, while massif counted 2.6 MB live at both). With the thresholds fixed, large
+/// blocks are mapped and unmapped on their own and a thread's arena gives back its top on
+/// `free`: 6.1 → 6.0 MB. One arena (`M_ARENA_MAX` 1) stopped the growth too, but made the
+/// deliveries bench 9 % slower; fixed thresholds cost nothing measurable there.
+pub fn steady_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `mallopt` changes a setting of the allocator; it takes no pointer.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
     }
 }
 
