@@ -5,7 +5,10 @@
 //! Run: `cargo bench --bench service_scale` (builds the release binary; prints a table; nothing
 //! is asserted here: see BENCHMARKS.md). `LOA_BENCH_FAST=1` runs a small version (1,000 posts,
 //! 10 s idle, 5 drops) to check the bench itself; `LOA_BENCH_BIN=path` runs another build of
-//! loa.
+//! loa; `LOA_BENCH_POSTS=N` another number of posts. `LOA_BENCH_AT=program` runs
+//! `program PHASE PID` at each reading (`idle`, `events`, `end`), for a heap profile of each
+//! phase (e.g. `LOA_BENCH_BIN` a script that `exec`s loa under `valgrind --tool=massif`, and
+//! `LOA_BENCH_AT` one that calls `vgdb --pid=PID detailed_snapshot FILE`).
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -46,6 +49,16 @@ fn split(pid: u32) -> String {
         field("RssAnon:"),
         field("RssFile:")
     )
+}
+
+/// Runs `LOA_BENCH_AT` (if set) with the phase's name and the service's pid.
+fn at(phase: &str, pid: u32) {
+    if let Some(program) = std::env::var_os("LOA_BENCH_AT") {
+        let _ = Command::new(program)
+            .arg(phase)
+            .arg(pid.to_string())
+            .status();
+    }
 }
 
 /// CPU time the process used so far (user + system), from `/proc/PID/stat`.
@@ -139,6 +152,10 @@ async fn main() {
     } else {
         (10_000, 60, 20)
     };
+    let posts_n = std::env::var("LOA_BENCH_POSTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(posts_n);
     let sb = Sandbox::new(Clock::system(), Faults::default());
     let (addr, server) = sandbox::serve(sb.clone(), 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -166,6 +183,7 @@ async fn main() {
     let startup = until_idle(pid).await;
     let (rss_idle, hwm_start) = memory(pid);
     eprintln!("rss_idle: {}", split(pid));
+    at("idle", pid);
 
     // 100 file events: 50 new scheduled posts, 50 edits.
     for i in 0..50 {
@@ -178,6 +196,7 @@ async fn main() {
     until_idle(pid).await;
     let (rss_events, hwm_events) = memory(pid);
     eprintln!("rss_events: {}", split(pid));
+    at("events", pid);
 
     let (cpu0, wake0) = (cpu(pid), switches(pid));
     tokio::time::sleep(Duration::from_secs(idle_s)).await;
@@ -217,6 +236,7 @@ async fn main() {
     }
     let (rss_end, hwm_end) = memory(pid);
     eprintln!("rss_end: {}", split(pid));
+    at("end", pid);
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();

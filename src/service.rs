@@ -572,7 +572,7 @@ async fn collect_round(engine: &Engine, collectors: &[Arc<dyn crate::metrics::Co
     }
     crate::app::report::write_html(engine).await;
     // The report over every post is the largest thing the service builds.
-    crate::engine::release_freed_memory();
+    engine.release_memory();
 }
 
 /// How often the service looks for due metrics (the ages are 1 h and more apart).

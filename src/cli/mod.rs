@@ -459,8 +459,10 @@ fn load_config(path: &Path, err: &mut dyn Write) -> Result<Config, u8> {
 }
 
 /// A runtime for the async commands: one thread is plenty for a commune's queue, and the store's
-/// blocking work has tokio's blocking pool.
+/// blocking work has tokio's blocking pool. Before any of its threads starts, malloc's thresholds
+/// are fixed (`engine::steady_heap`), so what a blocking thread freed goes back to the system.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    crate::engine::steady_heap();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
