@@ -158,7 +158,10 @@ impl Dashboard {
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
             let guard = reader.lock().unwrap_or_else(|e| e.into_inner());
-            f(&guard)
+            let out = f(&guard);
+            // A page now and then must not keep SQLite's cache (up to 2 MB) in an idle service.
+            guard.release_cache();
+            out
         })
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
