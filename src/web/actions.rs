@@ -13,7 +13,7 @@ use axum::Extension;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::view::{self, Frame};
@@ -241,11 +241,7 @@ pub async fn confirm(
         post: form.post.clone(),
         channel: channel.name(),
     };
-    Ok(Html(
-        page.render()
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    )
-    .into_response())
+    super::view::render(&page, StatusCode::OK)
 }
 
 #[derive(Template)]
@@ -356,14 +352,7 @@ pub async fn act(
     } else {
         StatusCode::CONFLICT
     };
-    Ok((
-        status,
-        Html(
-            page.render()
-                .map_err(|e| WebError::Internal(e.to_string()))?,
-        ),
-    )
-        .into_response())
+    super::view::render(&page, status)
 }
 
 /// Why an action changed nothing: the delivery is no longer where the page showed it.
@@ -420,14 +409,7 @@ fn login(
     let mut f = Frame::new(d, Some(session), tr("Log in", "Đăng nhập"), "", None);
     f.logout = false;
     let page = LoginPage { f, wrong };
-    Ok((
-        status,
-        Html(
-            page.render()
-                .map_err(|e| WebError::Internal(e.to_string()))?,
-        ),
-    )
-        .into_response())
+    super::view::render(&page, status)
 }
 
 /// `POST /login`: a new session on the right password; a slow answer on a wrong one.

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use super::post::Action;
 use super::view::{self, Frame};
@@ -171,9 +172,5 @@ pub async fn page(
             })
             .collect(),
     };
-    Ok(Html(
-        page.render()
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    )
-    .into_response())
+    super::view::render(&page, StatusCode::OK)
 }

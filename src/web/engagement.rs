@@ -7,8 +7,9 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::view::Frame;
@@ -86,11 +87,7 @@ pub async fn page(
         sections: crate::report::html::sections(&r),
         by_param: if by_month { "month" } else { "week" },
     };
-    Ok(Html(
-        page.render()
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    )
-    .into_response())
+    super::view::render(&page, StatusCode::OK)
 }
 
 /// `GET /engagement/report.csv`: the posts CSV of `loa report --format csv` (or the periods

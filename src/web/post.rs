@@ -8,7 +8,8 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use plotters::prelude::*;
 
 use super::posts::{Line, line};
@@ -211,11 +212,7 @@ pub async fn page(
         previews,
         preview_problem,
     };
-    Ok(Html(
-        page.render()
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    )
-    .into_response())
+    super::view::render(&page, StatusCode::OK)
 }
 
 /// What each channel receives, from the file as it is now (or, once it is removed, from the

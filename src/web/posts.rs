@@ -8,7 +8,8 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::view::{self, Badge, Frame};
@@ -219,11 +220,7 @@ pub async fn page(
             format!("trang {page_no} / {pages}"),
         ),
     };
-    Ok(Html(
-        page.render()
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    )
-    .into_response())
+    super::view::render(&page, StatusCode::OK)
 }
 
 /// The post's file as the officer finds it (`posts/x.md`).

@@ -106,6 +106,19 @@ fn tabs(attention_label: String) -> Vec<Tab> {
     ]
 }
 
+/// A page's answer: `page` rendered with `status` (a template that cannot render is the
+/// dashboard's own fault, told as an internal error page).
+pub fn render(
+    page: &impl askama::Template,
+    status: axum::http::StatusCode,
+) -> Result<axum::response::Response, super::WebError> {
+    use axum::response::IntoResponse;
+    let html = page
+        .render()
+        .map_err(|e| super::WebError::Internal(e.to_string()))?;
+    Ok((status, axum::response::Html(html)).into_response())
+}
+
 /// `giờ Asia/Ho_Chi_Minh` / `Asia/Ho_Chi_Minh time`.
 pub fn zone(tz: Tz) -> String {
     crate::report::format::zone(crate::i18n::language(), tz.name())

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Datelike, Duration, DurationRound, NaiveDate, TimeZone, Utc};
 
 use super::view::{self, Badge, Frame};
@@ -223,11 +224,7 @@ pub async fn page(
         nothing: tr("nothing planned", "chưa có gì"),
         next_free_title: tr("Next free slot", "Khung giờ trống tiếp theo"),
     };
-    Ok(Html(
-        page.render()
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    )
-    .into_response())
+    super::view::render(&page, StatusCode::OK)
 }
 
 fn days_heading(weeks: &mut Vec<Week>, w: i64, first: NaiveDate, days: Vec<Day>) {
