@@ -144,13 +144,13 @@ impl Store {
         } else {
             ""
         };
-        let changed = tx.execute(
-            &format!(
+        // Cached (one text per step and kind): the alert triggers make preparing it costly.
+        let changed = tx
+            .prepare_cached(&format!(
                 "UPDATE deliveries SET {counted}{set}{comma} version = version + 1 WHERE id = ?1 AND {condition}",
                 comma = if set.is_empty() { "" } else { "," }
-            ),
-            [id],
-        )?;
+            ))?
+            .execute([id])?;
         if changed == 0 {
             return Ok(None);
         }
@@ -188,12 +188,11 @@ impl Store {
         } else {
             ""
         };
-        let changed = tx.execute(
-            &format!(
+        let changed = tx
+            .prepare_cached(&format!(
                 "UPDATE deliveries SET version = version + 1{counted} WHERE id = ?1 AND state = 'publishing'"
-            ),
-            [id],
-        )?;
+            ))?
+            .execute([id])?;
         if changed == 0 {
             return Ok(None);
         }
@@ -297,10 +296,11 @@ impl Store {
     /// Saves a platform's in-flight token at once (e.g. Zalo's create token), so that a crash
     /// after this point resumes with it instead of creating again.
     pub fn save_progress(&mut self, delivery_id: i64, progress: &str) -> Result<()> {
-        self.conn.execute(
-            "UPDATE deliveries SET progress = ?2, version = version + 1 WHERE id = ?1",
-            params![delivery_id, progress],
-        )?;
+        self.conn
+            .prepare_cached(
+                "UPDATE deliveries SET progress = ?2, version = version + 1 WHERE id = ?1",
+            )?
+            .execute(params![delivery_id, progress])?;
         Ok(())
     }
 }
