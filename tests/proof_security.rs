@@ -7,8 +7,8 @@
 //! `LOA_LOG=debug` in text and in JSON, and every output is grepped for every form of each:
 //! stdout and stderr of `auth`, `run --once`, `metrics`, `status`, `status --json`, `report` in
 //! each format, `preview`, `check`, the failing paths (a wrong Page token), and every file loa
-//! wrote under the data folder except the token store itself. The dashboard's pages, once they
-//! exist, go through the same `common::leak::Leaks`.
+//! wrote under the data folder except the token store itself, and every page of the dashboard
+//! served by `loa run` (with the Page token in its environment).
 
 #![cfg(unix)]
 
@@ -188,6 +188,73 @@ async fn no_secret_in_any_output_and_titles_stay_text() {
         status.to_string().contains("2-cho.md"),
         "status --json names the post"
     );
+
+    // The dashboard of a running service with the Page token in its environment: every page,
+    // every post's page and the downloads; the script title is text there too.
+    std::fs::write(
+        &w.config,
+        format!(
+            "{}\n[web]\nlisten = \"127.0.0.1:0\"\n",
+            std::fs::read_to_string(&w.config).unwrap()
+        ),
+    )
+    .unwrap();
+    let mut service = w.spawn_run(&[("LOA_FACEBOOK_PAGE_TOKEN", sandbox::PAGE_TOKEN)]);
+    let url_file = w.data().join("dashboard.url");
+    let began = Instant::now();
+    while !url_file.exists() {
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "the dashboard started"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let base = std::fs::read_to_string(&url_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let answer = http
+                .get(format!("{}{}", base.trim_end_matches('/'), path))
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_success(), "{path}: {}", answer.status());
+            answer.text().await.unwrap()
+        }
+    };
+    let list = get("/posts".into()).await;
+    let mut pages: Vec<String> = [
+        "/",
+        "/posts",
+        "/engagement",
+        "/attention",
+        "/engagement/report.csv",
+        "/engagement/report.html",
+    ]
+    .map(String::from)
+    .to_vec();
+    pages.extend(
+        list.match_indices("href=\"/posts/")
+            .map(|(i, _)| list[i + 6..].split('"').next().unwrap().to_string()),
+    );
+    assert_eq!(pages.len(), 8, "both posts' pages: {pages:?}");
+    for path in pages {
+        let page = get(path.clone()).await;
+        if !path.ends_with(".csv") {
+            assert!(!page.contains("<script"), "{path}: a script element");
+        }
+        w.outputs.push((format!("dashboard {path}"), page));
+    }
+    let _ = service.kill();
+    let _ = service.wait();
+    w.outputs.push((
+        "loa run with the dashboard".into(),
+        std::fs::read_to_string(w.root.join("run.log")).unwrap_or_default(),
+    ));
 
     // The failing path: a Page token the platform refuses, for a new post.
     let published_before = published(&w.data());
