@@ -521,6 +521,20 @@ async fn the_officer_sees_the_week_retries_a_refused_post_and_it_is_published_on
     )
     .await;
     let base = commune.dashboard_url().unwrap();
+    // `loa status` from another shell names the running service's dashboard.
+    let status = Command::new(env!("CARGO_BIN_EXE_loa"))
+        .arg("--config")
+        .arg(&commune.config)
+        .args(["status", "--json"])
+        .env_remove("LOA_CONFIG")
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        status["dashboard"].as_str(),
+        Some(base.as_str()),
+        "{status}"
+    );
     let base = base.trim_end_matches('/');
 
     // Both platforms refuse the next post for good: both its deliveries fail, at once.

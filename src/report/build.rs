@@ -364,10 +364,15 @@ pub fn compute(
 
 /// Where a post can be seen when the platform did not say: Facebook's post address.
 fn default_link(r: &ReportRow) -> Option<String> {
-    match r.channel {
-        Channel::Facebook => r
-            .remote_id
-            .as_ref()
+    post_address(r.channel, r.remote_id.as_deref())
+}
+
+/// Facebook's address for the post `remote_id` (a Page post id, digits and `_` only, so an
+/// answer cannot smuggle a path in); `None` on Zalo, which says its articles' links itself.
+pub fn post_address(channel: Channel, remote_id: Option<&str>) -> Option<String> {
+    match channel {
+        Channel::Facebook => remote_id
+            .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
             .map(|id| format!("https://www.facebook.com/{id}")),
         Channel::Zalo => None,
     }

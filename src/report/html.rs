@@ -219,7 +219,7 @@ fn figures(l: Language, fs: &Figures, cols: &[&str]) -> Vec<String> {
 }
 
 /// Only a web address is a link: a platform's answer cannot smuggle in `javascript:`.
-fn web_link(link: Option<&str>) -> Option<String> {
+pub fn web_link(link: Option<&str>) -> Option<String> {
     link.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .map(str::to_string)
 }

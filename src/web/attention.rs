@@ -88,32 +88,6 @@ fn actions(state: &str) -> Vec<Action> {
     }
 }
 
-/// What the officer does about a delivery in `state`, with the buttons beside it.
-fn dashboard_fix(state: &str) -> Option<String> {
-    Some(
-        match state {
-            "failed" => tr(
-                "fix what the error says in the file, then press Retry",
-                "sửa tệp theo lỗi, rồi bấm Thử lại",
-            ),
-            "missed" => tr(
-                "set a new publish_at in the file, or press Retry to publish it now",
-                "đặt publish_at mới trong tệp, hoặc bấm Thử lại để đăng ngay",
-            ),
-            "unconfirmed" => tr(
-                "look on the platform first; if the post is not there, press Retry after checking",
-                "xem trên nền tảng trước; nếu chưa có bài, bấm Thử lại sau khi kiểm tra",
-            ),
-            "update_failed" => tr(
-                "fix what the error says and save the file again, or press Retry the update",
-                "sửa theo lỗi rồi lưu lại tệp, hoặc bấm Thử cập nhật lại",
-            ),
-            _ => return None,
-        }
-        .to_string(),
-    )
-}
-
 /// `GET /attention`.
 pub async fn page(
     State(d): State<Arc<Dashboard>>,
@@ -139,7 +113,7 @@ pub async fn page(
             // channel's is a command to run, shown as such.
             fix: match a.kind {
                 crate::report::model::AttentionKind::Delivery => {
-                    dashboard_fix(&a.state).or_else(|| a.fix.clone())
+                    view::fix_for(&a.state).or_else(|| a.fix.clone())
                 }
                 crate::report::model::AttentionKind::Channel => a.fix.clone(),
             }

@@ -255,26 +255,6 @@ pub fn line(x: &Delivery, recorded: Option<&String>, tz: chrono_tz::Tz) -> Line 
             })
             .flatten(),
         error: x.last_error.clone().filter(|_| shows_error),
-        fix: fix_for(x.state),
+        fix: view::fix_for(x.state.as_str()),
     }
-}
-
-/// What the officer can do about a delivery in `state`, when it needs them.
-pub fn fix_for(state: DeliveryState) -> Option<String> {
-    let fix = match state {
-        DeliveryState::Failed => tr(
-            "fix what the error says, then press Retry",
-            "sửa theo lỗi, rồi bấm Thử lại",
-        ),
-        DeliveryState::Unconfirmed => tr(
-            "look on the platform first; if the post is not there, press Retry after checking",
-            "xem trên nền tảng trước; nếu chưa có bài, bấm Thử lại sau khi kiểm tra",
-        ),
-        DeliveryState::Missed => tr(
-            "set a new publish_at in the file, or press Retry to publish it now",
-            "đặt publish_at mới trong tệp, hoặc bấm Thử lại để đăng ngay",
-        ),
-        _ => return None,
-    };
-    Some(fix.to_string())
 }

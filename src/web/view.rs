@@ -182,22 +182,41 @@ pub fn weekday(d: chrono::Weekday) -> &'static str {
 }
 
 /// Where a delivery's post is seen on the platform: what a collection recorded, else
-/// Facebook's address for the post id. Only web addresses (a platform's answer cannot become a
-/// `javascript:` link).
+/// Facebook's address for the post id (the report's rules: only web addresses are links).
 pub fn platform_link(
     channel: Channel,
     remote_id: Option<&str>,
     recorded: Option<&str>,
 ) -> Option<String> {
-    let recorded = recorded
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .map(str::to_string);
-    recorded.or_else(|| match channel {
-        Channel::Facebook => remote_id
-            .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-            .map(|id| format!("https://www.facebook.com/{id}")),
-        Channel::Zalo => None,
-    })
+    crate::report::html::web_link(recorded)
+        .or_else(|| crate::report::build::post_address(channel, remote_id))
+}
+
+/// What the officer does about a delivery in `state` (`failed`, `missed`, `unconfirmed`,
+/// `update_failed`), in the dashboard's words: its buttons are beside it.
+pub fn fix_for(state: &str) -> Option<String> {
+    Some(
+        match state {
+            "failed" => tr(
+                "fix what the error says in the file, then press Retry",
+                "sửa tệp theo lỗi, rồi bấm Thử lại",
+            ),
+            "missed" => tr(
+                "set a new publish_at in the file, or press Retry to publish it now",
+                "đặt publish_at mới trong tệp, hoặc bấm Thử lại để đăng ngay",
+            ),
+            "unconfirmed" => tr(
+                "look on the platform first; if the post is not there, press Retry after checking",
+                "xem trên nền tảng trước; nếu chưa có bài, bấm Thử lại sau khi kiểm tra",
+            ),
+            "update_failed" => tr(
+                "fix what the error says and save the file again, or press Retry the update",
+                "sửa theo lỗi rồi lưu lại tệp, hoặc bấm Thử cập nhật lại",
+            ),
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
 
 /// `text` cut into plain parts and the commands written between backticks (`true`), so a
