@@ -63,6 +63,11 @@ fn the_demo_publishes_every_sample_post_exactly_once() {
         "{log}"
     );
     assert!(stdout.contains("demo-data/demo.log"), "{stdout}");
+    // The dashboard's address, while the demo runs (not on a terminal: it does not wait).
+    assert!(
+        stdout.contains("Bảng điều khiển (mở bằng trình duyệt): http://127.0.0.1:"),
+        "{stdout}"
+    );
     let times: Vec<chrono::NaiveDateTime> = stdout
         .lines()
         .take_while(|l| !l.starts_with("Bài viết"))
